@@ -1,0 +1,146 @@
+"""The backend adapter: what the math needs from an array library beyond the standard."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .random import HostRandom
+
+#: The floating dtypes a model may use, by name.
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def foreign_library(x):
+    """The library name of ``x`` when it is an array but not a NumPy one, else ``None``."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return None
+    if hasattr(x, "__array_namespace__") or hasattr(x, "__dlpack__"):
+        return type(x).__module__.split(".")[0]
+    return None
+
+
+class Backend:
+    """One array library (and one device of it) seen through the Array API.
+
+    Subclasses set :attr:`name` and :attr:`library`, implement
+    :meth:`availability`, build :attr:`xp` and :attr:`device` in ``__init__``
+    and override the crossings of the host/device border where the library
+    has a faster or required way.
+
+    Attributes
+    ----------
+    name : str
+        The name the selector knows this backend by (``"numpy"``, ``"cupy"``...).
+    xp : module
+        The Array API standard namespace used by the math.
+    device : object
+        The device every array of this backend is created on.
+    """
+
+    name = "base"
+    #: The importable name of the library behind this backend.
+    library = ""
+    #: Whether operations may return before their result is computed.
+    asynchronous = False
+
+    xp = None
+    device = None
+
+    # -- availability -------------------------------------------------------
+    @classmethod
+    def availability(cls):
+        """Whether this backend can run here.
+
+        Returns
+        -------
+        available : bool
+        reason : str
+            Why it cannot run (empty when it can).
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def is_available(cls):
+        """``True`` when :meth:`availability` says this backend can run here."""
+        return cls.availability()[0]
+
+    # -- dtypes -------------------------------------------------------------
+    def dtype(self, name):
+        """The namespace's dtype object for ``"float32"`` or ``"float64"``."""
+        if name not in FLOAT_DTYPES:
+            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+        return getattr(self.xp, name)
+
+    def dtype_name(self, dtype):
+        """The name (``"float32"``...) of one of this namespace's dtypes, or ``None``."""
+        for name in ("float32", "float64", "float16", "int8", "int16", "int32", "int64",
+                     "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128"):
+            if getattr(self.xp, name, None) == dtype:
+                return name
+        return None
+
+    # -- the host/device border -----------------------------------------------
+    def owns(self, x):
+        """Whether ``x`` is an array of this backend's library."""
+        raise NotImplementedError
+
+    def asarray(self, x, dtype=None):
+        """Move host data (or an array of this backend) onto the device.
+
+        Parameters
+        ----------
+        x : array_like
+            A NumPy array, nested sequence or scalar, or an array of this
+            backend's own library.
+        dtype : dtype, optional
+            A dtype of :attr:`xp`; by default the data keeps its own.
+
+        Returns
+        -------
+        array
+            An array of :attr:`xp` on :attr:`device`.
+        """
+        if self.owns(x):
+            self._check_device(x)
+            if not self.xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
+                raise ValueError(f"expected real numbers, got an array of dtype {x.dtype}")
+            return x if dtype is None or x.dtype == dtype else self.xp.astype(x, dtype)
+        library = foreign_library(x)
+        if library is not None:
+            raise ValueError(
+                f"got an array of {library}, but this model runs on the {self.name!r} backend: "
+                f"convert the data to NumPy first, or use the backend that matches it")
+        try:
+            host = np.asarray(x)
+        except (ValueError, TypeError) as error:  # ragged nesting and the like
+            raise ValueError(f"cannot read the data as one rectangular array: {error}") from None
+        if host.dtype.kind not in "biuf":
+            raise ValueError(f"expected real numbers, got data of dtype {host.dtype}")
+        return self._from_host(host, dtype)
+
+    def _from_host(self, host, dtype):
+        """Copy a NumPy array onto :attr:`device` (the one host-to-device crossing)."""
+        return self.xp.asarray(host, dtype=dtype, device=self.device)
+
+    def _check_device(self, x):
+        """Raise ``ValueError`` when an array of this library lives on another device."""
+
+    def to_numpy(self, x):
+        """Copy an array of this backend to a NumPy array on the host."""
+        return np.asarray(x)
+
+    # -- randomness and timing --------------------------------------------------
+    def random(self, seed=None):
+        """A :class:`HostRandom` stream (NumPy ``PCG64(seed)``) delivering to this device."""
+        return HostRandom(self, seed)
+
+    def synchronize(self):
+        """Wait until every queued operation on :attr:`device` has finished."""
+
+    # -- description ------------------------------------------------------------
+    def describe(self):
+        """One line: library, version and device."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<bpnn backend {self.name!r} on {self.device}>"

@@ -1,0 +1,57 @@
+"""PyTorch tensors through array-api-compat's wrapper."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend
+
+
+class TorchBackend(Backend):
+    """PyTorch on the CPU (default) or on a CUDA device (``"torch:cuda"``)."""
+
+    name = "torch"
+    library = "torch"
+
+    @classmethod
+    def availability(cls):
+        try:
+            import torch  # noqa: F401
+            import array_api_compat.torch  # noqa: F401
+        except ImportError:
+            return False, "PyTorch is not installed (pip install torch)"
+        return True, ""
+
+    def __init__(self, device=None):
+        import array_api_compat.torch as xp
+        import torch
+
+        self._torch = torch
+        self.xp = xp
+        self.device = torch.device("cpu" if device is None else device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("torch cannot see a CUDA device here")
+        self.asynchronous = self.device.type != "cpu"
+
+    def owns(self, x):
+        return isinstance(x, self._torch.Tensor)
+
+    def _check_device(self, x):
+        if x.device != self.device:
+            raise ValueError(f"the tensor is on {x.device}, the model on {self.device}")
+
+    def _from_host(self, host, dtype):
+        return self._torch.as_tensor(host, dtype=dtype, device=self.device)
+
+    def to_numpy(self, x):
+        return x.detach().cpu().numpy()
+
+    def synchronize(self):
+        if self.device.type == "cuda":
+            self._torch.cuda.synchronize(self.device)
+
+    def describe(self):
+        torch = self._torch
+        where = "the CPU" if self.device.type == "cpu" else torch.cuda.get_device_name(self.device)
+        threads = f", {torch.get_num_threads()} threads" if self.device.type == "cpu" else ""
+        return f"PyTorch {torch.__version__} on {where}{threads}"

@@ -1,0 +1,67 @@
+"""bpnn: backpropagation neural networks, written once against the Array API standard.
+
+The same math runs on NumPy (CPU), CuPy (CUDA GPU), PyTorch and
+array-api-strict; :mod:`bpnn.backends` picks one.
+
+Examples
+--------
+>>> import bpnn
+>>> net = bpnn.mlp([1, 3, 1], activation="sigmoid", seed=0)
+>>> history = net.fit(X, T, epochs=100, batch_size=1, optimizer=bpnn.SGD(lr=0.1))
+"""
+
+from . import activations, datasets, initializers, losses
+from .activations import ACTIVATIONS, get_activation
+from .backends import available_backends, get_backend
+from .builders import mlp
+from .callbacks import Callback, History, LambdaCallback
+from .initializers import (
+    INITIALIZERS,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Normal,
+    get_initializer,
+)
+from .layers import RBF, Activation, Dense, Layer
+from .losses import LOSSES, get_loss
+from .network import Network
+from .optimizers import SGD, Adam, Optimizer, get_optimizer
+from .training import DivergenceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "RBF",
+    "SGD",
+    "Activation",
+    "Adam",
+    "Callback",
+    "Dense",
+    "DivergenceError",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "History",
+    "LambdaCallback",
+    "Layer",
+    "Network",
+    "Normal",
+    "Optimizer",
+    "activations",
+    "available_backends",
+    "datasets",
+    "get_activation",
+    "get_backend",
+    "get_initializer",
+    "get_loss",
+    "get_optimizer",
+    "initializers",
+    "losses",
+    "mlp",
+]

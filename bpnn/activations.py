@@ -1,0 +1,296 @@
+"""Activation functions: one registry of (forward, backward) pairs.
+
+Each activation ``f`` gives
+
+* ``forward(xp, X) -> Y = f(X)``, elementwise except for softmax, and
+* ``backward(xp, dY, X, Y) -> dX``, the vector-Jacobian product
+  ``dX = dY * f'(X)``, written from the output ``Y`` where that is cheaper
+  (sigmoid, tanh, softsign, softmax) and from ``X`` otherwise.
+
+Conventions: comparisons become masks through ``xp.where`` (never
+``X * (X > 0)``); hyper-parameters are Python floats so the array's dtype is
+kept; every form is numerically stable for finite inputs up to ``±1e300`` in
+float64 (no overflow, no warning).
+"""
+
+from __future__ import annotations
+
+import math
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+# Past |x| = 10 the tanh inside GELU is exactly ±1 in float32 and float64, and
+# past |x| = 40 exp(-x²) is exactly 0: clipping there changes no result and
+# keeps x³ and x² from overflowing.
+_GELU_CLIP = 10.0
+_GAUSSIAN_CLIP = 40.0
+
+
+def stable_sigmoid(xp, X):
+    """``1 / (1 + exp(-X))`` without overflow: ``exp`` only ever sees ``-|X|``."""
+    E = xp.exp(-xp.abs(X))
+    return xp.where(X >= 0, 1.0, E) / (1.0 + E)
+
+
+def softplus(xp, X):
+    """``log(1 + exp(X)) = max(X, 0) + log1p(exp(-|X|))`` without overflow."""
+    return xp.maximum(X, 0.0) + xp.log1p(xp.exp(-xp.abs(X)))
+
+
+def exp_floor(xp, dtype):
+    """A shift below which ``exp`` underflows to exactly 0 in ``dtype``."""
+    return 750.0 if xp.finfo(dtype).bits == 64 else 110.0
+
+
+def log_softmax(xp, X):
+    """Row-wise ``log(softmax(X))``, shifted by the row maximum (log-sum-exp).
+
+    Entries more than :func:`exp_floor` below their row maximum are raised to
+    that floor first: their ``exp`` is 0 either way, and the shift can then
+    never overflow, even at the ends of the float range.
+    """
+    shift = xp.max(X, axis=-1, keepdims=True)
+    S = xp.maximum(X, shift - exp_floor(xp, X.dtype)) - shift  # in [-floor, 0]
+    return S - xp.log(xp.sum(xp.exp(S), axis=-1, keepdims=True))
+
+
+class ActivationFunction:
+    """Base class: a named pair ``forward`` / ``backward``.
+
+    Subclasses set :attr:`name` and implement both methods; hyper-parameters
+    are keyword arguments of the constructor and appear in :meth:`config`.
+    """
+
+    name = ""
+    #: Families of weight initialization that suit this activation.
+    init_family = "glorot"
+
+    def forward(self, xp, X):
+        """``Y = f(X)``."""
+        raise NotImplementedError
+
+    def backward(self, xp, dY, X, Y):
+        """``dX = dY * f'(X)`` (the vector-Jacobian product for softmax)."""
+        raise NotImplementedError
+
+    def config(self):
+        """The hyper-parameters, as keyword arguments of the constructor."""
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Identity(ActivationFunction):
+    """``f(x) = x``: the regression output of the seed."""
+
+    name = "identity"
+
+    def forward(self, xp, X):
+        return X
+
+    def backward(self, xp, dY, X, Y):
+        return dY
+
+
+class Sigmoid(ActivationFunction):
+    """``f(x) = 1 / (1 + e^-x)``; ``f' = y (1 - y)``, at most 0.25."""
+
+    name = "sigmoid"
+
+    def forward(self, xp, X):
+        return stable_sigmoid(xp, X)
+
+    def backward(self, xp, dY, X, Y):
+        return dY * Y * (1.0 - Y)
+
+
+class Tanh(ActivationFunction):
+    """``f(x) = tanh x``; ``f' = 1 - y²``."""
+
+    name = "tanh"
+
+    def forward(self, xp, X):
+        return xp.tanh(X)
+
+    def backward(self, xp, dY, X, Y):
+        return dY * (1.0 - Y * Y)
+
+
+class Softsign(ActivationFunction):
+    """``f(x) = x / (1 + |x|)``; ``f' = 1 / (1 + |x|)² = (1 - |y|)²``."""
+
+    name = "softsign"
+
+    def forward(self, xp, X):
+        return X / (1.0 + xp.abs(X))
+
+    def backward(self, xp, dY, X, Y):
+        G = 1.0 - xp.abs(Y)
+        return dY * G * G
+
+
+class Relu(ActivationFunction):
+    """``f(x) = max(x, 0)``; ``f' = 1`` where ``x > 0``, else 0."""
+
+    name = "relu"
+    init_family = "he"
+
+    def forward(self, xp, X):
+        return xp.where(X > 0, X, 0.0)
+
+    def backward(self, xp, dY, X, Y):
+        return xp.where(X > 0, dY, 0.0)
+
+
+class LeakyRelu(ActivationFunction):
+    """``f(x) = x`` for ``x > 0``, else ``alpha x``."""
+
+    name = "leaky_relu"
+    init_family = "he"
+
+    def __init__(self, alpha=0.01):
+        self.alpha = float(alpha)
+
+    def forward(self, xp, X):
+        return xp.where(X > 0, X, self.alpha * X)
+
+    def backward(self, xp, dY, X, Y):
+        return xp.where(X > 0, dY, self.alpha * dY)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class Elu(ActivationFunction):
+    """``f(x) = x`` for ``x > 0``, else ``alpha (e^x - 1)``; ``f' = y + alpha`` there."""
+
+    name = "elu"
+    init_family = "he"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, xp, X):
+        # expm1 sees only non-positive values: no overflow for large x.
+        return xp.where(X > 0, X, self.alpha * xp.expm1(xp.minimum(X, 0.0)))
+
+    def backward(self, xp, dY, X, Y):
+        return xp.where(X > 0, dY, dY * (Y + self.alpha))
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class Softplus(ActivationFunction):
+    """``f(x) = log(1 + e^x)``; ``f' = sigmoid(x)``."""
+
+    name = "softplus"
+    init_family = "he"
+
+    def forward(self, xp, X):
+        return softplus(xp, X)
+
+    def backward(self, xp, dY, X, Y):
+        return dY * stable_sigmoid(xp, X)
+
+
+class Gelu(ActivationFunction):
+    """GELU, tanh form: ``f(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x³)))``."""
+
+    name = "gelu"
+    init_family = "he"
+
+    def _inner(self, xp, X):
+        Xc = xp.clip(X, -_GELU_CLIP, _GELU_CLIP)
+        return Xc, xp.tanh(_SQRT_2_OVER_PI * (Xc + _GELU_CUBIC * Xc * Xc * Xc))
+
+    def forward(self, xp, X):
+        _, Th = self._inner(xp, X)
+        return 0.5 * X * (1.0 + Th)
+
+    def backward(self, xp, dY, X, Y):
+        # f' = (1 + t)/2 + x/2 (1 - t²) sqrt(2/pi) (1 + 3 * 0.044715 x²); (1 - t²) = 0 past the clip.
+        Xc, Th = self._inner(xp, X)
+        inner_slope = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * Xc * Xc)
+        return dY * (0.5 * (1.0 + Th) + 0.5 * Xc * (1.0 - Th * Th) * inner_slope)
+
+
+class Swish(ActivationFunction):
+    """Swish / SiLU: ``f(x) = x sigmoid(x)``; ``f' = s + y (1 - s)``."""
+
+    name = "swish"
+    init_family = "he"
+
+    def forward(self, xp, X):
+        return X * stable_sigmoid(xp, X)
+
+    def backward(self, xp, dY, X, Y):
+        S = stable_sigmoid(xp, X)
+        return dY * (S + Y * (1.0 - S))
+
+
+class Gaussian(ActivationFunction):
+    """``f(x) = exp(-x²)``; ``f' = -2 x y``."""
+
+    name = "gaussian"
+
+    def forward(self, xp, X):
+        Xc = xp.clip(X, -_GAUSSIAN_CLIP, _GAUSSIAN_CLIP)
+        return xp.exp(-(Xc * Xc))
+
+    def backward(self, xp, dY, X, Y):
+        Xc = xp.clip(X, -_GAUSSIAN_CLIP, _GAUSSIAN_CLIP)
+        return dY * (-2.0 * Xc * Y)
+
+
+class Softmax(ActivationFunction):
+    """Row-wise ``softmax(x)_i = e^{x_i} / sum_j e^{x_j}``, shifted by the row maximum.
+
+    Backward (its Jacobian is not diagonal): ``dX = Y * (dY - sum(dY * Y))``
+    with the sum along each row.
+    """
+
+    name = "softmax"
+
+    def forward(self, xp, X):
+        return xp.exp(log_softmax(xp, X))
+
+    def backward(self, xp, dY, X, Y):
+        return Y * (dY - xp.sum(dY * Y, axis=-1, keepdims=True))
+
+
+#: Every activation by name; aliases point at the same class.
+ACTIVATIONS = {cls.name: cls for cls in (
+    Identity, Sigmoid, Tanh, Softsign, Relu, LeakyRelu, Elu, Softplus, Gelu, Swish, Gaussian,
+    Softmax)}
+ACTIVATIONS.update({"linear": Identity, "logistic": Sigmoid, "silu": Swish})
+
+
+def get_activation(activation, **params):
+    """Look an activation up by name.
+
+    Parameters
+    ----------
+    activation : str or ActivationFunction
+        A name from :data:`ACTIVATIONS` (``"relu"``, ``"leaky_relu"``...) or
+        an instance, returned as it is.
+    **params
+        Hyper-parameters of the activation (``alpha`` for leaky_relu and elu).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or a hyper-parameter the activation does not take.
+    """
+    if isinstance(activation, ActivationFunction):
+        return activation
+    cls = ACTIVATIONS.get(str(activation).lower())
+    if cls is None:
+        raise ValueError(f"unknown activation {activation!r}; choose one of "
+                         f"{', '.join(sorted(ACTIVATIONS))}")
+    try:
+        return cls(**params)
+    except TypeError:
+        raise ValueError(f"activation {activation!r} takes no parameters {sorted(params)}") from None

@@ -1,0 +1,8 @@
+"""Layers: each ``forward(xp, X)`` returns ``(Y, backprop)``."""
+
+from .activation import Activation
+from .base import Layer
+from .dense import Dense
+from .rbf import RBF
+
+__all__ = ["Activation", "Dense", "Layer", "RBF"]

@@ -1,0 +1,60 @@
+"""The layer protocol: ``forward(xp, X) -> (Y, backprop)``."""
+
+from __future__ import annotations
+
+
+class Layer:
+    """Base class of the layers.
+
+    A layer owns a list of parameter arrays, :attr:`params`, named by
+    :attr:`param_names`, created by :meth:`build` on one backend in one dtype.
+    ``forward(xp, X)`` returns the output ``Y`` and a closure
+    ``backprop(dY, need_dX=True) -> (dX, grads)`` where ``grads`` lines up
+    with :attr:`params`; the first layer of a network passes
+    ``need_dX=False`` and gets ``dX = None``, sparing a matrix product.
+
+    Attributes
+    ----------
+    n_in, n_out : int or None
+        Input and output widths (``None`` where the layer keeps the width).
+    params : list of arrays
+        The trainable parameters, in the order of :attr:`param_names`.
+    """
+
+    param_names: tuple = ()
+    #: The parameters an L2 penalty applies to (weights, not biases).
+    penalized: tuple = ()
+
+    n_in = None
+    n_out = None
+
+    def __init__(self):
+        self.params = []
+
+    @property
+    def built(self):
+        """Whether :meth:`build` has created the parameters."""
+        return len(self.params) == len(self.param_names)
+
+    def build(self, rng, dtype, next_activation=None):
+        """Create the parameters from the host random stream ``rng`` in ``dtype``.
+
+        ``next_activation`` is the activation that follows this layer, which
+        picks the default weight initializer.
+        """
+
+    def forward(self, xp, X):
+        """Return ``(Y, backprop)``."""
+        raise NotImplementedError
+
+    def output_width(self, n_in):
+        """The width of ``Y`` for an input of width ``n_in``."""
+        return n_in if self.n_out is None else self.n_out
+
+    def config(self):
+        """The constructor's arguments, to rebuild the layer."""
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,331 @@
+"""The network: a chain of layers, a loss, and one backend and dtype."""
+
+from __future__ import annotations
+
+from .backends import FLOAT_DTYPES, get_backend
+
+from .activations import Identity
+from .layers import Activation, Layer
+from .losses import get_loss
+from .validation import as_matrix, dtype_name_of
+
+
+class Network:
+    """A feed-forward network trained by backpropagation.
+
+    The layers run in order; the error runs back through them in reverse,
+    each layer's ``backprop`` closure turning ``dY`` into ``dX`` and its
+    parameter gradients.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        E.g. ``[Dense(1, 3), Activation("sigmoid"), Dense(3, 1)]``; see
+        :func:`bpnn.mlp` to build one from layer sizes.
+    loss : str or Loss, default "squared_error"
+        ``"squared_error"`` (the seed's ``1/2 sum (y - t)²``), ``"mse"``,
+        ``"cross_entropy"`` or ``"binary_cross_entropy"``.  When the last
+        layer is the loss's link activation (identity, softmax, sigmoid) the
+        output delta is ``Y - T``.
+    backend : str or Backend, optional
+        Where to run (see :func:`bpnn.backends.get_backend`).  By default the
+        backend of the first non-NumPy array the network sees, else the
+        ``BPNN_BACKEND`` environment variable, else ``"auto"``.
+    dtype : {"float32", "float64"}, optional
+        The one float dtype of the parameters and the computation.  By default
+        float32 if the first data seen is float32, else float64.
+    seed : int, optional
+        Seed of the host random stream (NumPy ``PCG64``) that draws the
+        initial weights and then the shuffle order: one seed gives the same
+        run on every backend.  ``None`` draws fresh entropy.
+
+    Attributes
+    ----------
+    backend : Backend or None
+        Set when the network is built (first use).
+    parameters : list of arrays
+        Every trainable array, layer by layer.
+    history : History or None
+        The record of the last :meth:`fit`.
+    """
+
+    def __init__(self, layers, loss="squared_error", *, backend=None, dtype=None, seed=None):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("a network needs at least one layer")
+        for layer in self.layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"expected bpnn layers, got {type(layer).__name__}")
+        if dtype is not None and dtype not in FLOAT_DTYPES:
+            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        self.loss = get_loss(loss)
+        self.n_features, self.n_outputs = _check_widths(self.layers)
+        self.backend_spec = backend
+        self.dtype_name = dtype
+        self.seed = seed
+        self.backend = None
+        self.dtype = None
+        self.rng = None
+        self.history = None
+        self.stop_training = False
+        # The output activation is skipped in backward when it is the loss's
+        # link: the loss then hands back dL/dZ = Y - T directly.
+        last = self.layers[-1]
+        if isinstance(last, Activation) and last.name == self.loss.link:
+            self._body, self._link = self.layers[:-1], last.function
+        elif self.loss.link == "identity" and not isinstance(last, Activation):
+            self._body, self._link = self.layers, Identity()
+        else:
+            self._body, self._link = self.layers, None
+        self._trainable = [layer for layer in self._body if layer.param_names]
+
+    # -- building -------------------------------------------------------------
+    @property
+    def built(self):
+        """Whether the backend is chosen and the parameters exist."""
+        return self.backend is not None
+
+    def build(self, backend=None, dtype=None, like=None):
+        """Choose the backend and dtype and draw the initial parameters.
+
+        Called by the first :meth:`forward` or :meth:`fit`; call it yourself
+        to fix the backend or to see the initial weights.  A built network is
+        returned as it is.
+
+        Parameters
+        ----------
+        backend : str or Backend, optional
+            Overrides the constructor's ``backend``.
+        dtype : {"float32", "float64"}, optional
+            Overrides the constructor's ``dtype``.
+        like : array, optional
+            Data whose library and dtype decide where they are not given.
+        """
+        if self.built:
+            return self
+        spec = backend if backend is not None else self.backend_spec
+        self.backend = get_backend(spec, like=like)
+        name = dtype or self.dtype_name
+        if name is None:
+            name = "float32" if dtype_name_of(like) == "float32" else "float64"
+        if name not in FLOAT_DTYPES:
+            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+        self.dtype_name = name
+        self.dtype = self.backend.dtype(name)
+        self.rng = self.backend.random(self.seed)
+        for index, layer in enumerate(self.layers):
+            following = self.layers[index + 1] if index + 1 < len(self.layers) else None
+            activation = following.function if isinstance(following, Activation) else Identity()
+            layer.build(self.rng, self.dtype, next_activation=activation)
+        return self
+
+    @property
+    def xp(self):
+        """The Array API namespace of the backend (builds the network)."""
+        return self.build().backend.xp
+
+    # -- parameters -----------------------------------------------------------
+    @property
+    def parameters(self):
+        """Every trainable array, in layer order (the live buffers, not copies)."""
+        self.build()
+        return [param for layer in self.layers for param in layer.params]
+
+    def get_weights(self):
+        """Copies of every parameter as NumPy arrays, in :attr:`parameters` order."""
+        return [self.backend.to_numpy(param) for param in self.parameters]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (arrays in :attr:`parameters` order) into the parameters.
+
+        The copy is made in place, so the arrays stay the network's own.
+
+        Raises
+        ------
+        ValueError
+            When the count or a shape does not match :attr:`parameters`.
+        """
+        current = self.parameters
+        weights = list(weights)
+        if len(weights) != len(current):
+            raise ValueError(f"expected {len(current)} arrays, got {len(weights)}")
+        incoming = [self.backend.asarray(new, dtype=self.dtype) for new in weights]
+        for index, (old, new) in enumerate(zip(current, incoming)):
+            if tuple(new.shape) != tuple(old.shape):
+                raise ValueError(f"parameter {index} has shape {tuple(old.shape)}, "
+                                 f"got {tuple(new.shape)}")
+        for old, new in zip(current, incoming):
+            old[...] = new
+
+    def count_params(self):
+        """The number of trainable scalars."""
+        total = 0
+        for param in self.parameters:
+            size = 1
+            for n in param.shape:
+                size *= n
+            total += size
+        return total
+
+    # -- data -----------------------------------------------------------------
+    def _inputs(self, X):
+        self.build(like=X)
+        return as_matrix(self.backend, X, self.dtype, name="X", n_columns=self.n_features)
+
+    def _targets(self, T, n_rows):
+        return as_matrix(self.backend, T, self.dtype, name="T", n_rows=n_rows,
+                         n_columns=self.n_outputs, allow_vector=True)
+
+    # -- forward and backward ---------------------------------------------------
+    def forward(self, X):
+        """The network's output ``Y`` for inputs ``X`` (no gradients kept).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+
+        Returns
+        -------
+        array, shape (n_samples, n_outputs)
+            In the backend's namespace and the network's dtype.
+        """
+        X = self._inputs(X)
+        xp = self.backend.xp
+        for layer in self.layers:
+            X, _ = layer.forward(xp, X)
+        return X
+
+    predict = forward
+
+    def forward_train(self, X):
+        """``(Y, backprop)``: the output and a closure ``backprop(dY) -> (dX, grads)``.
+
+        ``grads`` lines up with :attr:`parameters`.  This is the raw chain of
+        layer closures, with no loss; :meth:`backward` adds the loss.
+        """
+        X = self._inputs(X)
+        xp = self.backend.xp
+        backprops = []
+        for layer in self.layers:
+            X, backprop = layer.forward(xp, X)
+            backprops.append(backprop)
+
+        def backprop_all(dY):
+            grads = []
+            for backprop in reversed(backprops):
+                dY, layer_grads = backprop(dY)
+                grads[:0] = layer_grads
+            return dY, grads
+
+        return X, backprop_all
+
+    def backward(self, X, T, l2=0.0):
+        """One forward and backward pass: the loss and its gradient.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+        T : array_like, shape (n_samples, n_outputs) or (n_samples,)
+            Targets (one-hot rows for cross-entropy).
+        l2 : float, default 0.0
+            L2 penalty: adds ``l2/2 * sum W²`` over the weights (not biases).
+
+        Returns
+        -------
+        loss : float
+            The mean loss over the samples, penalty included.
+        grads : list of arrays
+            ``dL/dP`` for every array ``P`` of :attr:`parameters`.
+        """
+        X = self._inputs(X)
+        T = self._targets(T, X.shape[0])
+        loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
+        return float(loss), grads
+
+    def loss_and_gradients(self, xp, X, T, l2=0.0):
+        """The training step's math on validated device arrays; ``loss`` stays a 0-d array."""
+        backprops = []
+        for layer in self._body:
+            X, backprop = layer.forward(xp, X)
+            if layer.param_names or backprops:  # nothing to pass back to below the first weights
+                backprops.append(backprop)
+        if self._link is not None:
+            loss, dY = self.loss.value_and_delta(xp, X, T)
+        else:
+            loss, dY = self.loss.value(xp, X, T), self.loss.gradient(xp, X, T)
+        grads = []
+        last = len(backprops) - 1
+        for index in range(last, -1, -1):
+            dY, layer_grads = backprops[index](dY, need_dX=index > 0)
+            grads[:0] = layer_grads
+        if l2:
+            loss = loss + self._apply_l2(xp, grads, l2)
+        return loss, grads
+
+    def _apply_l2(self, xp, grads, l2):
+        """Add ``l2 W`` to each weight gradient (in place) and return ``l2/2 sum W²``."""
+        penalty = 0.0
+        offset = 0
+        for layer in self.layers:
+            for name, param in zip(layer.param_names, layer.params):
+                if name in layer.penalized:
+                    grads[offset] += l2 * param
+                    penalty = penalty + xp.sum(param * param)
+                offset += 1
+        return 0.5 * l2 * penalty
+
+    def evaluate(self, X, T, l2=0.0):
+        """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
+        X = self._inputs(X)
+        T = self._targets(T, X.shape[0])
+        return float(self.loss_value(self.backend.xp, X, T, l2))
+
+    def loss_value(self, xp, X, T, l2=0.0):
+        """The loss on validated device arrays, without the backward pass."""
+        for layer in self._body:
+            X, _ = layer.forward(xp, X)
+        if self._link is not None:
+            loss = self.loss.value_and_delta(xp, X, T)[0]
+        else:
+            loss = self.loss.value(xp, X, T)
+        if l2:
+            loss = loss + 0.5 * l2 * sum(
+                xp.sum(param * param) for layer in self.layers
+                for name, param in zip(layer.param_names, layer.params)
+                if name in layer.penalized)
+        return loss
+
+    # -- training ---------------------------------------------------------------
+    def fit(self, X, T, **options):
+        """Train by gradient descent; see :func:`bpnn.training.fit` for the options.
+
+        Returns
+        -------
+        History
+        """
+        from .training import fit
+
+        return fit(self, X, T, **options)
+
+    def __repr__(self):
+        layers = ", ".join(repr(layer) for layer in self.layers)
+        where = f", backend={self.backend.name!r}, dtype={self.dtype_name!r}" if self.built else ""
+        return f"Network([{layers}], loss={self.loss.name!r}{where})"
+
+
+def _check_widths(layers):
+    """``(n_features, n_outputs)`` after checking each layer's input matches the one below."""
+    n_features = None
+    width = None
+    for index, layer in enumerate(layers):
+        if layer.n_in is not None:
+            if width is not None and layer.n_in != width:
+                raise ValueError(f"layer {index} ({layer!r}) takes {layer.n_in} inputs but the "
+                                 f"layer below gives {width}")
+            if n_features is None:
+                n_features = layer.n_in
+            width = layer.n_in
+        width = layer.output_width(width)
+    if n_features is None:
+        raise ValueError("the network has no layer with a known input width (add a Dense layer)")
+    return n_features, width

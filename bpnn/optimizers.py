@@ -1,0 +1,173 @@
+"""Gradient-descent optimizers: SGD (with momentum and Nesterov) and Adam.
+
+``step(xp, params, grads)`` updates the parameter arrays in place.  They are
+buffers the network created itself, so in-place updates (``W -= lr * dW``) are
+safe and spare an allocation per parameter and step.  Hyper-parameters are
+Python floats: ``lr * dW`` keeps ``dW``'s dtype on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Optimizer:
+    """Base class.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate (a mutable attribute, for schedules).
+    """
+
+    name = ""
+
+    def __init__(self, lr):
+        self.lr = _non_negative(lr, "lr")
+
+    def step(self, xp, params, grads):
+        """Update every array of ``params`` in place from the matching ``grads``."""
+        raise NotImplementedError
+
+    def reset(self):
+        """Forget the optimizer's state (moments, step count)."""
+
+    def config(self):
+        """The constructor's keyword arguments."""
+        return {"lr": self.lr}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Plain: ``W <- W - lr dW``.  With momentum ``mu``::
+
+        V <- mu V - lr dW
+        W <- W + V                      (classical)
+        W <- W + mu V - lr dW           (Nesterov, as in scikit-learn)
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+    momentum : float, default 0.0
+        In ``[0, 1)``.
+    nesterov : bool, default False
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
+        super().__init__(lr)
+        self.momentum = _non_negative(momentum, "momentum")
+        if self.momentum >= 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.nesterov = bool(nesterov)
+        self.velocities = None
+
+    def step(self, xp, params, grads):
+        lr = self.lr
+        if self.momentum == 0.0:
+            for W, dW in zip(params, grads):
+                W -= lr * dW
+            return
+        mu = self.momentum
+        if self.velocities is None:
+            self.velocities = [xp.zeros_like(W) for W in params]
+        for W, dW, V in zip(params, grads, self.velocities):
+            V *= mu
+            V -= lr * dW
+            if self.nesterov:
+                W += mu * V - lr * dW
+            else:
+                W += V
+
+    def reset(self):
+        self.velocities = None
+
+    def config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015).
+
+    ::
+
+        M <- beta_1 M + (1 - beta_1) dW
+        S <- beta_2 S + (1 - beta_2) dW²
+        W <- W - lr_t M / (sqrt(S) + eps),  lr_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+
+    Parameters
+    ----------
+    lr : float, default 0.001
+    beta_1, beta_2 : float, default 0.9, 0.999
+        In ``[0, 1)``.
+    eps : float, default 1e-8
+    """
+
+    name = "adam"
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8):
+        super().__init__(lr)
+        for value, label in ((beta_1, "beta_1"), (beta_2, "beta_2")):
+            if not 0.0 <= float(value) < 1.0:
+                raise ValueError(f"{label} must be in [0, 1), got {value!r}")
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.eps = _non_negative(eps, "eps")
+        self.t = 0
+        self.moments = None
+
+    def step(self, xp, params, grads):
+        if self.moments is None:
+            self.moments = [(xp.zeros_like(W), xp.zeros_like(W)) for W in params]
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        lr_t = self.lr * math.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
+        for W, dW, (M, S) in zip(params, grads, self.moments):
+            M *= b1
+            M += (1.0 - b1) * dW
+            S *= b2
+            S += (1.0 - b2) * (dW * dW)
+            W -= lr_t * M / (xp.sqrt(S) + self.eps)
+
+    def reset(self):
+        self.t = 0
+        self.moments = None
+
+    def config(self):
+        return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam)}
+
+
+def get_optimizer(optimizer, **params):
+    """An optimizer by name (``"sgd"``, ``"adam"``) with keyword arguments, or an instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or parameter.
+    """
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    cls = OPTIMIZERS.get(str(optimizer).lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(sorted(OPTIMIZERS))}")
+    try:
+        return cls(**params)
+    except TypeError as error:
+        raise ValueError(f"optimizer {optimizer!r}: {error}") from None
+
+
+def _non_negative(value, name):
+    value = float(value)
+    if not (value >= 0.0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value

@@ -1,0 +1,73 @@
+"""Checks on user data at the boundary of a public call, with errors that name the problem."""
+
+from __future__ import annotations
+
+
+def _first_non_finite(xp, backend, A):
+    """``(row, column)`` of the first NaN or infinity in 2-D ``A``."""
+    bad = backend.to_numpy(xp.logical_not(xp.isfinite(A)))
+    rows, cols = bad.nonzero()
+    return int(rows[0]), int(cols[0])
+
+
+def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vector=False):
+    """Return ``A`` as a finite 2-D array of ``dtype`` on ``backend``.
+
+    Parameters
+    ----------
+    backend : Backend
+    A : array_like
+        Host data or an array of ``backend``.
+    dtype : dtype
+        The model's dtype; ``A`` is cast to it (a model never mixes dtypes).
+    name : str
+        How the error messages call ``A`` (``"X"``, ``"T"``).
+    n_rows, n_columns : int, optional
+        Required shape.
+    allow_vector : bool
+        Read a 1-D ``A`` as one column.
+
+    Raises
+    ------
+    ValueError
+        Non-numeric data, wrong number of dimensions, no rows, a shape that
+        does not match, NaN or infinity (with its row and column).
+    """
+    xp = backend.xp
+    try:
+        A = backend.asarray(A)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    if A.ndim == 1 and allow_vector:
+        A = xp.reshape(A, (-1, 1))
+    if A.ndim != 2:
+        hint = " (reshape one feature with .reshape(-1, 1))" if A.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_columns); got shape "
+                         f"{tuple(A.shape)}{hint}")
+    if A.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 samples")
+    if n_rows is not None and A.shape[0] != n_rows:
+        raise ValueError(f"{name} has {A.shape[0]} samples but X has {n_rows}")
+    if n_columns is not None and A.shape[1] != n_columns:
+        raise ValueError(f"{name} has {A.shape[1]} columns but the network expects {n_columns}")
+    if A.dtype != dtype:
+        A = xp.astype(A, dtype)
+    if not bool(xp.all(xp.isfinite(A))):
+        row, column = _first_non_finite(xp, backend, A)
+        raise ValueError(f"{name} contains NaN or infinity (first at row {row}, column {column})")
+    return A
+
+
+def dtype_name_of(A):
+    """``"float32"``, ``"float64"``... from any array's dtype, or ``None`` for plain data."""
+    dtype = getattr(A, "dtype", None)
+    return None if dtype is None else str(dtype).rsplit(".", 1)[-1]
+
+
+def positive_int(value, name, allow_none=False):
+    """``value`` as an int >= 1 (or ``None`` when allowed), else a ``ValueError``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

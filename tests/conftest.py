@@ -1,0 +1,56 @@
+"""The ``backend`` fixture: every test that touches arrays runs on every available backend.
+
+Narrow it with ``pytest --backend numpy,torch`` or ``BPNN_TEST_BACKENDS=numpy``.
+A backend that cannot run here (CuPy without a CUDA device, PyTorch not
+installed) is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bpnn.backends import BACKENDS, get_backend
+
+ALL_BACKENDS = list(BACKENDS)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", action="store", default=None,
+                     help="comma-separated backends to test (default: every available one; "
+                          "also BPNN_TEST_BACKENDS)")
+
+
+def selected_backends(config):
+    spec = config.getoption("--backend") or os.environ.get("BPNN_TEST_BACKENDS", "")
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BACKENDS]
+    if unknown:
+        raise pytest.UsageError(f"unknown backend(s) {unknown}; known: {ALL_BACKENDS}")
+    return names or ALL_BACKENDS
+
+
+def pytest_generate_tests(metafunc):
+    if "backend_name" in metafunc.fixturenames:
+        metafunc.parametrize("backend_name", selected_backends(metafunc.config))
+
+
+@pytest.fixture
+def backend_name(request):  # replaced by parametrization above
+    return request.param
+
+
+@pytest.fixture
+def backend(backend_name):
+    """The :class:`bpnn.backends.Backend` under test (skipped with a reason if unavailable)."""
+    available, reason = BACKENDS[backend_name].availability()
+    if not available:
+        pytest.skip(reason)
+    return get_backend(backend_name)
+
+
+@pytest.fixture
+def xp(backend):
+    """The Array API namespace of the backend under test."""
+    return backend.xp

@@ -125,9 +125,13 @@ class Backend:
     def _check_device(self, x):
         """Raise ``ValueError`` when an array of this library lives on another device."""
 
-    def to_numpy(self, x):
-        """Copy an array of this backend to a NumPy array on the host."""
-        return np.asarray(x)
+    def to_numpy(self, x, copy=False):
+        """An array of this backend as a NumPy array on the host.
+
+        With ``copy=False`` the result may share memory with ``x`` (NumPy, and
+        PyTorch on the CPU); ``copy=True`` always returns an independent array.
+        """
+        return np.array(x, copy=True) if copy else np.asarray(x)
 
     # -- randomness and timing --------------------------------------------------
     def random(self, seed=None):

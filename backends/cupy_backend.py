@@ -45,8 +45,8 @@ class CupyBackend(Backend):
         with self.device:
             return self._cupy.asarray(host, dtype=dtype)
 
-    def to_numpy(self, x):
-        return self._cupy.asnumpy(x)
+    def to_numpy(self, x, copy=False):
+        return self._cupy.asnumpy(x)  # always a fresh host array
 
     def synchronize(self):
         self.device.synchronize()

@@ -48,8 +48,8 @@ class NumpyBackend(Backend):
     def _from_host(self, host, dtype):
         return np.asarray(host, dtype=dtype)
 
-    def to_numpy(self, x):
-        return np.asarray(x)
+    def to_numpy(self, x, copy=False):
+        return np.array(x, copy=True) if copy else np.asarray(x)
 
     def describe(self):
         return f"NumPy {np.__version__} on the CPU ({_blas_description()})"

@@ -43,8 +43,9 @@ class TorchBackend(Backend):
     def _from_host(self, host, dtype):
         return self._torch.as_tensor(host, dtype=dtype, device=self.device)
 
-    def to_numpy(self, x):
-        return x.detach().cpu().numpy()
+    def to_numpy(self, x, copy=False):
+        host = x.detach().cpu().numpy()
+        return host.copy() if copy and x.device.type == "cpu" else host
 
     def synchronize(self):
         if self.device.type == "cuda":

@@ -133,7 +133,7 @@ class Network:
 
     def get_weights(self):
         """Copies of every parameter as NumPy arrays, in :attr:`parameters` order."""
-        return [self.backend.to_numpy(param) for param in self.parameters]
+        return [self.backend.to_numpy(param, copy=True) for param in self.parameters]
 
     def set_weights(self, weights):
         """Copy ``weights`` (arrays in :attr:`parameters` order) into the parameters.

@@ -24,10 +24,25 @@ class Optimizer:
 
     def __init__(self, lr):
         self.lr = _non_negative(lr, "lr")
+        self._params = None
 
     def step(self, xp, params, grads):
         """Update every array of ``params`` in place from the matching ``grads``."""
         raise NotImplementedError
+
+    def _follow(self, params):
+        """Reset the state when ``params`` are not the arrays it was built for.
+
+        One optimizer object may then serve several networks in turn without
+        carrying one network's moments into another's.
+        """
+        if params is self._params:
+            return
+        previous = self._params
+        if previous is None or len(previous) != len(params) or any(
+                a is not b for a, b in zip(previous, params)):
+            self.reset()
+        self._params = params
 
     def reset(self):
         """Forget the optimizer's state (moments, step count)."""
@@ -75,6 +90,7 @@ class SGD(Optimizer):
                 W -= lr * dW
             return
         mu = self.momentum
+        self._follow(params)
         if self.velocities is None:
             self.velocities = [xp.zeros_like(W) for W in params]
         for W, dW, V in zip(params, grads, self.velocities):
@@ -123,6 +139,7 @@ class Adam(Optimizer):
         self.moments = None
 
     def step(self, xp, params, grads):
+        self._follow(params)
         if self.moments is None:
             self.moments = [(xp.zeros_like(W), xp.zeros_like(W)) for W in params]
         self.t += 1

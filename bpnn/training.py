@@ -76,7 +76,8 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     xp = network.backend.xp
     n = X.shape[0]
     step = n if batch_size is None else min(batch_size, n)
-    starts = range(0, n, step)
+    # (start, stop) of every batch; stops stay in bounds (the standard leaves others undefined)
+    bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
 
     history = History()
     callbacks = [history, *callbacks]
@@ -97,8 +98,8 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         else:
             Xe, Te = X, T
         total = 0.0
-        for start in starts:
-            Xb, Tb = Xe[start:start + step, ...], Te[start:start + step, ...]
+        for start, stop in bounds:
+            Xb, Tb = Xe[start:stop, ...], Te[start:stop, ...]
             loss, grads = loss_and_gradients(xp, Xb, Tb, l2)
             update(xp, params, grads)
             total = total + loss * Xb.shape[0]  # stays on the device until the epoch ends

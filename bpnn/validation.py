@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 
 def _first_non_finite(xp, backend, A):
     """``(row, column)`` of the first NaN or infinity in 2-D ``A``."""
@@ -65,9 +67,21 @@ def dtype_name_of(A):
 
 
 def positive_int(value, name, allow_none=False):
-    """``value`` as an int >= 1 (or ``None`` when allowed), else a ``ValueError``."""
+    """``value`` as an int >= 1 (or ``None`` when allowed), else a ``ValueError``.
+
+    Any integer type is accepted (``operator.index``), and so is a float with
+    an integral value (``3.0``); bools, fractions, NaN and infinity are not.
+    """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        number = 0
+    if number < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return number

@@ -8,6 +8,7 @@ to neuron ``i`` of layer ``j``: that is ``W[p, i]``, and the bias unit
 from __future__ import annotations
 
 from ..initializers import default_initializer, get_initializer
+from ..validation import positive_int
 from .base import Layer
 
 
@@ -36,8 +37,8 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init=None):
         super().__init__()
-        self.n_in = _positive_int(n_in, "n_in")
-        self.n_out = _positive_int(n_out, "n_out")
+        self.n_in = positive_int(n_in, "n_in")
+        self.n_out = positive_int(n_out, "n_out")
         self.init = None if init is None else get_initializer(init)
 
     @property
@@ -72,8 +73,3 @@ class Dense(Layer):
             config["init"] = self.init
         return config
 
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Layer
-from .dense import _positive_int
+from ..validation import positive_int
 
 
 class RBF(Layer):
@@ -37,8 +37,8 @@ class RBF(Layer):
 
     def __init__(self, n_in, n_centres, centre_range=1.0, width=1.0):
         super().__init__()
-        self.n_in = _positive_int(n_in, "n_in")
-        self.n_out = _positive_int(n_centres, "n_centres")
+        self.n_in = positive_int(n_in, "n_in")
+        self.n_out = positive_int(n_centres, "n_centres")
         self.centre_range = float(centre_range)
         self.width = float(width)
         if not self.width > 0:

@@ -29,8 +29,11 @@ class TorchBackend(Backend):
         self._torch = torch
         self.xp = xp
         self.device = torch.device("cpu" if device is None else device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("torch cannot see a CUDA device here")
+        if self.device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise RuntimeError("torch cannot see a CUDA device here")
+            if self.device.index is None:  # "cuda" means the current device, by its index
+                self.device = torch.device("cuda", torch.cuda.current_device())
         self.asynchronous = self.device.type != "cpu"
 
     def owns(self, x):

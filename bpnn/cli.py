@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -78,6 +79,12 @@ def main(argv=None):
     except (BackendError, ValueError) as error:
         print(f"bpnn: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("bpnn: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader (head, less) has gone: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

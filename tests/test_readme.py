@@ -1,0 +1,24 @@
+"""The README's Python examples run as written."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_has_examples():
+    assert len(BLOCKS) >= 3
+
+
+def test_readme_examples_run_in_order():
+    pytest.importorskip("torch", reason="the README's layer-by-layer example runs on PyTorch")
+    namespace = {}
+    for block in BLOCKS:
+        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["history"]["loss"][-1] < namespace["history"]["loss"][0]
+    assert len(namespace["grads"]) == len(namespace["net"].parameters)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from .registry import Configurable, lookup
+
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
 # Past |x| = 10 the tanh inside GELU is exactly ±1 in float32 and float64, and
@@ -56,14 +58,13 @@ def log_softmax(xp, X):
     return S - xp.log(xp.sum(xp.exp(S), axis=-1, keepdims=True))
 
 
-class ActivationFunction:
+class ActivationFunction(Configurable):
     """Base class: a named pair ``forward`` / ``backward``.
 
     Subclasses set :attr:`name` and implement both methods; hyper-parameters
     are keyword arguments of the constructor and appear in :meth:`config`.
     """
 
-    name = ""
     #: Families of weight initialization that suit this activation.
     init_family = "glorot"
 
@@ -74,14 +75,6 @@ class ActivationFunction:
     def backward(self, xp, dY, X, Y):
         """``dX = dY * f'(X)`` (the vector-Jacobian product for softmax)."""
         raise NotImplementedError
-
-    def config(self):
-        """The hyper-parameters, as keyword arguments of the constructor."""
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Identity(ActivationFunction):
@@ -286,13 +279,4 @@ def get_activation(activation, **params):
     ValueError
         For an unknown name or a hyper-parameter the activation does not take.
     """
-    if isinstance(activation, ActivationFunction):
-        return activation
-    cls = ACTIVATIONS.get(str(activation).lower())
-    if cls is None:
-        raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(sorted(ACTIVATIONS))}")
-    try:
-        return cls(**params)
-    except TypeError:
-        raise ValueError(f"activation {activation!r} takes no parameters {sorted(params)}") from None
+    return lookup(activation, ACTIVATIONS, ActivationFunction, "activation", **params)

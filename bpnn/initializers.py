@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import math
 
+from .registry import Configurable, lookup
 
-class Initializer:
+
+class Initializer(Configurable):
     """Base class: ``__call__(rng, n_in, n_out, dtype) -> (W, b)``."""
-
-    name = ""
 
     def __call__(self, rng, n_in, n_out, dtype):
         raise NotImplementedError
-
-    def config(self):
-        """The constructor's keyword arguments."""
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Normal(Initializer):
@@ -113,16 +105,7 @@ def get_initializer(init, **params):
     ValueError
         For an unknown name or a parameter the initializer does not take.
     """
-    if isinstance(init, Initializer):
-        return init
-    cls = INITIALIZERS.get(str(init).lower())
-    if cls is None:
-        raise ValueError(f"unknown initializer {init!r}; choose one of "
-                         f"{', '.join(sorted(INITIALIZERS))}")
-    try:
-        return cls(**params)
-    except TypeError:
-        raise ValueError(f"initializer {init!r} takes no parameters {sorted(params)}") from None
+    return lookup(init, INITIALIZERS, Initializer, "initializer", **params)
 
 
 def default_initializer(activation):

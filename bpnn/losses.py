@@ -21,13 +21,14 @@ computes the value from ``z`` in a stable form (log-sum-exp, softplus).
 from __future__ import annotations
 
 from .activations import log_softmax, softplus, stable_sigmoid
+from .registry import Configurable, lookup
 
 
 def _n_samples(Y):
     return float(Y.shape[0])
 
 
-class Loss:
+class Loss(Configurable):
     """Base class of the losses.
 
     Attributes
@@ -38,7 +39,6 @@ class Loss:
         The output activation whose pairing makes the delta ``Y - T``.
     """
 
-    name = ""
     link = "identity"
 
     def value(self, xp, Y, T):
@@ -61,9 +61,6 @@ class Loss:
             and divided by the number of outputs too).
         """
         raise NotImplementedError
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class SquaredError(Loss):
@@ -167,9 +164,4 @@ def get_loss(loss):
     ValueError
         For an unknown name; the message lists the known ones.
     """
-    if isinstance(loss, Loss):
-        return loss
-    cls = LOSSES.get(str(loss).lower())
-    if cls is None:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(sorted(LOSSES))}")
-    return cls()
+    return lookup(loss, LOSSES, Loss, "loss")

@@ -173,8 +173,13 @@ class Network:
         return as_matrix(self.backend, X, self.dtype, name="X", n_columns=self.n_features)
 
     def _targets(self, T, n_rows):
-        return as_matrix(self.backend, T, self.dtype, name="T", n_rows=n_rows,
-                         n_columns=self.n_outputs, allow_vector=True)
+        try:
+            return as_matrix(self.backend, T, self.dtype, name="T", n_rows=n_rows,
+                             n_columns=self.n_outputs, allow_vector=True)
+        except ValueError as error:
+            if self.loss.link == "softmax" and "columns" in str(error):
+                raise ValueError(f"{error}: give one-hot rows, one column per class") from None
+            raise
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, X):

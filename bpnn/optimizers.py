@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 
+from .registry import Configurable, lookup
 
-class Optimizer:
+
+class Optimizer(Configurable):
     """Base class.
 
     Parameters
@@ -19,8 +21,6 @@ class Optimizer:
     lr : float
         The learning rate (a mutable attribute, for schedules).
     """
-
-    name = ""
 
     def __init__(self, lr):
         self.lr = _non_negative(lr, "lr")
@@ -48,12 +48,7 @@ class Optimizer:
         """Forget the optimizer's state (moments, step count)."""
 
     def config(self):
-        """The constructor's keyword arguments."""
         return {"lr": self.lr}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class SGD(Optimizer):
@@ -171,16 +166,7 @@ def get_optimizer(optimizer, **params):
     ValueError
         For an unknown name or parameter.
     """
-    if isinstance(optimizer, Optimizer):
-        return optimizer
-    cls = OPTIMIZERS.get(str(optimizer).lower())
-    if cls is None:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of "
-                         f"{', '.join(sorted(OPTIMIZERS))}")
-    try:
-        return cls(**params)
-    except TypeError as error:
-        raise ValueError(f"optimizer {optimizer!r}: {error}") from None
+    return lookup(optimizer, OPTIMIZERS, Optimizer, "optimizer", **params)
 
 
 def _non_negative(value, name):

@@ -164,3 +164,16 @@ def test_float32_draws_are_the_float64_draws_rounded(backend):
     b = get_backend("numpy").random(3).normal((5,), np.float64)
     assert a.dtype == np.float32
     np.testing.assert_array_equal(a, b.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_])
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), (-1, False)])
+def test_numpy_namespace_reductions_equal_numpys(dtype, axis, keepdims):
+    xp = get_backend("numpy").xp
+    x = (np.arange(12).reshape(3, 4) - 5).astype(dtype)
+    for ours, theirs in ((xp.sum, np.sum), (xp.max, np.max)):
+        a, b = ours(x, axis=axis, keepdims=keepdims), theirs(x, axis=axis, keepdims=keepdims)
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_array_equal(a, b)
+    assert xp.sum(x, dtype=np.float64).dtype == np.float64
+    assert xp.exp is np.exp and xp.float32 is np.float32

@@ -236,6 +236,12 @@ def test_bad_targets_get_clear_errors(backend, T, message):
         net.fit(np.ones((3, 2)), T)
 
 
+def test_class_labels_for_a_softmax_network_ask_for_one_hot_rows():
+    net = bpnn.mlp([2, 3, 2], loss="cross_entropy", seed=0, backend="numpy")
+    with pytest.raises(ValueError, match="T has 1 columns but the network expects 2: give one-hot"):
+        net.fit(np.ones((3, 2)), np.array([0, 1, 1]))
+
+
 def test_a_one_dimensional_target_is_one_column(backend):
     net = bpnn.mlp([2, 3, 1], seed=0, backend=backend)
     a, _ = net.backward(np.ones((3, 2)), np.arange(3.0))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..registry import Configurable
 
-class Layer:
+
+class Layer(Configurable):
     """Base class of the layers.
 
     A layer owns a list of parameter arrays, :attr:`params`, named by
@@ -50,11 +52,3 @@ class Layer:
     def output_width(self, n_in):
         """The width of ``Y`` for an input of width ``n_in``."""
         return n_in if self.n_out is None else self.n_out
-
-    def config(self):
-        """The constructor's arguments, to rebuild the layer."""
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"

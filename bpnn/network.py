@@ -264,20 +264,23 @@ class Network:
             dY, layer_grads = backprops[index](dY, need_dX=index > 0)
             grads[:0] = layer_grads
         if l2:
-            loss = loss + self._apply_l2(xp, grads, l2)
+            for index, W in self._penalized():
+                grads[index] += l2 * W  # d(l2/2 W²)/dW; grads are fresh buffers of ours
+            loss = loss + self._l2_penalty(xp, l2)
         return loss, grads
 
-    def _apply_l2(self, xp, grads, l2):
-        """Add ``l2 W`` to each weight gradient (in place) and return ``l2/2 sum W²``."""
-        penalty = 0.0
-        offset = 0
+    def _penalized(self):
+        """``(index in parameters, array)`` of every weight under the L2 penalty."""
+        index = 0
         for layer in self.layers:
             for name, param in zip(layer.param_names, layer.params):
                 if name in layer.penalized:
-                    grads[offset] += l2 * param
-                    penalty = penalty + xp.sum(param * param)
-                offset += 1
-        return 0.5 * l2 * penalty
+                    yield index, param
+                index += 1
+
+    def _l2_penalty(self, xp, l2):
+        """``l2/2 sum W²`` over the penalized weights."""
+        return 0.5 * l2 * sum(xp.sum(W * W) for _, W in self._penalized())
 
     def evaluate(self, X, T, l2=0.0):
         """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
@@ -294,10 +297,7 @@ class Network:
         else:
             loss = self.loss.value(xp, X, T)
         if l2:
-            loss = loss + 0.5 * l2 * sum(
-                xp.sum(param * param) for layer in self.layers
-                for name, param in zip(layer.param_names, layer.params)
-                if name in layer.penalized)
+            loss = loss + self._l2_penalty(xp, l2)
         return loss
 
     # -- training ---------------------------------------------------------------

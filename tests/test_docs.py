@@ -1,4 +1,4 @@
-"""The README's Python examples run as written."""
+"""The examples in the README and the package docstring run as written."""
 
 from __future__ import annotations
 
@@ -22,3 +22,12 @@ def test_readme_examples_run_in_order():
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
     assert namespace["history"]["loss"][-1] < namespace["history"]["loss"][0]
     assert len(namespace["grads"]) == len(namespace["net"].parameters)
+
+
+def test_package_docstring_example_runs():
+    import doctest
+
+    import bpnn
+
+    result = doctest.testmod(bpnn, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0

@@ -12,8 +12,16 @@ class CupyBackend(Backend):
     library = "cupy"
     asynchronous = True
 
+    _probed = None  # the first probe's answer: touching the driver is not free
+
     @classmethod
     def availability(cls):
+        if cls._probed is None:
+            cls._probed = cls._probe()
+        return cls._probed
+
+    @staticmethod
+    def _probe():
         try:
             import cupy
         except ImportError:

@@ -36,46 +36,39 @@ from bpnn.demos import sin_regression  # noqa: E402
 N_SAMPLES = 63
 
 
-def run_bpnn(epochs, seed):
-    """One silent run of bpnn's demo on the NumPy backend.
+def _timed(call):
+    """``(seconds, result)`` of ``call()``, timed whole from outside."""
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
 
-    Parameters
-    ----------
-    epochs : int
-    seed : int
+
+def run_bpnn(epochs, seed):
+    """One silent run of bpnn's demo on the NumPy backend (building the network included).
 
     Returns
     -------
     seconds : float
-        Wall-clock time of the whole call (building the network included).
     curve : list of float
         The mean error of every epoch.
     """
-    start = time.perf_counter()
-    result = sin_regression(backend="numpy", seed=seed, epochs=epochs, write=None)
-    seconds = time.perf_counter() - start
+    seconds, result = _timed(lambda: sin_regression(backend="numpy", seed=seed, epochs=epochs,
+                                                    write=None))
     return seconds, list(result.history["loss"])
 
 
 def run_hand(epochs, seed):
     """One silent run of the hand-written loop of :mod:`seed_sin_hand`.
 
-    Parameters
-    ----------
-    epochs : int
-    seed : int
-
     Returns
     -------
     seconds : float
-        Wall-clock time of the whole call.
     curve : list of float
         The mean error of every epoch.
     """
     curve = []
-    start = time.perf_counter()
-    seed_sin_hand.train(epochs=epochs, seed=seed, write=None, curve=curve)
-    seconds = time.perf_counter() - start
+    seconds, _ = _timed(lambda: seed_sin_hand.train(epochs=epochs, seed=seed, write=None,
+                                                     curve=curve))
     return seconds, curve
 
 

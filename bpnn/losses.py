@@ -20,7 +20,7 @@ computes the value from ``z`` in a stable form (log-sum-exp, softplus).
 
 from __future__ import annotations
 
-from .activations import log_softmax, softplus, stable_sigmoid
+from .activations import log_softmax, softplus
 from .registry import Configurable, lookup
 
 
@@ -142,9 +142,10 @@ class BinaryCrossEntropy(Loss):
         return (P - T) / (P * (1.0 - P) * _n_samples(Y))
 
     def value_and_delta(self, xp, Z, T):
-        # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z
+        # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z, and s(z) = exp(z - softplus(z))
         n = _n_samples(Z)
-        return xp.sum(softplus(xp, Z) - T * Z) / n, (stable_sigmoid(xp, Z) - T) / n
+        P = softplus(xp, Z)
+        return xp.sum(P - T * Z) / n, (xp.exp(Z - P) - T) / n
 
 
 #: Every loss by name, with the spellings of scikit-learn and Keras as aliases.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .backends import FLOAT_DTYPES, get_backend
 
 from .activations import Identity
@@ -77,7 +79,6 @@ class Network:
             self._body, self._link = self.layers, Identity()
         else:
             self._body, self._link = self.layers, None
-        self._trainable = [layer for layer in self._body if layer.param_names]
 
     # -- building -------------------------------------------------------------
     @property
@@ -159,27 +160,20 @@ class Network:
 
     def count_params(self):
         """The number of trainable scalars."""
-        total = 0
-        for param in self.parameters:
-            size = 1
-            for n in param.shape:
-                size *= n
-            total += size
-        return total
+        return sum(math.prod(param.shape) for param in self.parameters)
 
     # -- data -----------------------------------------------------------------
     def _inputs(self, X):
         self.build(like=X)
         return as_matrix(self.backend, X, self.dtype, name="X", n_columns=self.n_features)
 
-    def _targets(self, T, n_rows):
-        try:
-            return as_matrix(self.backend, T, self.dtype, name="T", n_rows=n_rows,
-                             n_columns=self.n_outputs, allow_vector=True)
-        except ValueError as error:
-            if self.loss.link == "softmax" and "columns" in str(error):
-                raise ValueError(f"{error}: give one-hot rows, one column per class") from None
-            raise
+    def _data(self, X, T):
+        """Validated ``(X, T)`` on the backend, in the network's dtype."""
+        X = self._inputs(X)
+        hint = "give one-hot rows, one column per class" if self.loss.link == "softmax" else None
+        T = as_matrix(self.backend, T, self.dtype, name="T", n_rows=X.shape[0],
+                      n_columns=self.n_outputs, allow_vector=True, columns_hint=hint)
+        return X, T
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, X):
@@ -214,15 +208,7 @@ class Network:
         for layer in self.layers:
             X, backprop = layer.forward(xp, X)
             backprops.append(backprop)
-
-        def backprop_all(dY):
-            grads = []
-            for backprop in reversed(backprops):
-                dY, layer_grads = backprop(dY)
-                grads[:0] = layer_grads
-            return dY, grads
-
-        return X, backprop_all
+        return X, lambda dY: _backprop_chain(backprops, dY, need_input_gradient=True)
 
     def backward(self, X, T, l2=0.0):
         """One forward and backward pass: the loss and its gradient.
@@ -242,8 +228,7 @@ class Network:
         grads : list of arrays
             ``dL/dP`` for every array ``P`` of :attr:`parameters`.
         """
-        X = self._inputs(X)
-        T = self._targets(T, X.shape[0])
+        X, T = self._data(X, T)
         loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
         return float(loss), grads
 
@@ -258,11 +243,7 @@ class Network:
             loss, dY = self.loss.value_and_delta(xp, X, T)
         else:
             loss, dY = self.loss.value(xp, X, T), self.loss.gradient(xp, X, T)
-        grads = []
-        last = len(backprops) - 1
-        for index in range(last, -1, -1):
-            dY, layer_grads = backprops[index](dY, need_dX=index > 0)
-            grads[:0] = layer_grads
+        _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
         if l2:
             for index, W in self._penalized():
                 grads[index] += l2 * W  # d(l2/2 W²)/dW; grads are fresh buffers of ours
@@ -284,8 +265,7 @@ class Network:
 
     def evaluate(self, X, T, l2=0.0):
         """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
-        X = self._inputs(X)
-        T = self._targets(T, X.shape[0])
+        X, T = self._data(X, T)
         return float(self.loss_value(self.backend.xp, X, T, l2))
 
     def loss_value(self, xp, X, T, l2=0.0):
@@ -316,6 +296,20 @@ class Network:
         layers = ", ".join(repr(layer) for layer in self.layers)
         where = f", backend={self.backend.name!r}, dtype={self.dtype_name!r}" if self.built else ""
         return f"Network([{layers}], loss={self.loss.name!r}{where})"
+
+
+def _backprop_chain(backprops, dY, need_input_gradient):
+    """Run layer closures from last to first: ``(dX, grads)`` with grads in layer order.
+
+    Without ``need_input_gradient`` the first closure returns no ``dX`` (one
+    matrix product fewer) and neither does this function.
+    """
+    per_layer = []
+    last = len(backprops) - 1
+    for index in range(last, -1, -1):
+        dY, layer_grads = backprops[index](dY, need_dX=need_input_gradient or index > 0)
+        per_layer.append(layer_grads)
+    return dY, [grad for layer_grads in reversed(per_layer) for grad in layer_grads]
 
 
 def _check_widths(layers):

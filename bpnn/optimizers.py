@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .registry import Configurable, lookup
+from .validation import non_negative_float
 
 
 class Optimizer(Configurable):
@@ -23,7 +24,7 @@ class Optimizer(Configurable):
     """
 
     def __init__(self, lr):
-        self.lr = _non_negative(lr, "lr")
+        self.lr = non_negative_float(lr, "lr")
         self._params = None
 
     def step(self, xp, params, grads):
@@ -72,7 +73,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
         super().__init__(lr)
-        self.momentum = _non_negative(momentum, "momentum")
+        self.momentum = non_negative_float(momentum, "momentum")
         if self.momentum >= 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.nesterov = bool(nesterov)
@@ -129,7 +130,7 @@ class Adam(Optimizer):
                 raise ValueError(f"{label} must be in [0, 1), got {value!r}")
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
-        self.eps = _non_negative(eps, "eps")
+        self.eps = non_negative_float(eps, "eps")
         self.t = 0
         self.moments = None
 
@@ -168,9 +169,3 @@ def get_optimizer(optimizer, **params):
     """
     return lookup(optimizer, OPTIMIZERS, Optimizer, "optimizer", **params)
 
-
-def _non_negative(value, name):
-    value = float(value)
-    if not (value >= 0.0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value

@@ -6,7 +6,7 @@ import math
 
 from .callbacks import Callback, History
 from .optimizers import get_optimizer
-from .validation import positive_int
+from .validation import non_negative_float, positive_int
 
 
 class DivergenceError(FloatingPointError):
@@ -59,20 +59,15 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     """
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size", allow_none=True)
-    l2 = float(l2)
-    if not (l2 >= 0.0 and math.isfinite(l2)):
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    l2 = non_negative_float(l2, "l2")
     optimizer = get_optimizer(optimizer)
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks must be bpnn Callback objects, got {type(callback).__name__}")
 
-    X = network._inputs(X)
-    T = network._targets(T, X.shape[0])
+    X, T = network._data(X, T)
     if validation_data is not None:
-        X_val, T_val = validation_data
-        X_val = network._inputs(X_val)
-        T_val = network._targets(T_val, X_val.shape[0])
+        X_val, T_val = network._data(*validation_data)
     xp = network.backend.xp
     n = X.shape[0]
     step = n if batch_size is None else min(batch_size, n)
@@ -90,8 +85,13 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     params = network.parameters
     loss_and_gradients = network.loss_and_gradients
     update = optimizer.step
+    # The weights at the start of the epoch, to fall back on if it diverges;
+    # allocated once, refreshed in place every epoch.
+    snapshot = [xp.asarray(param, copy=True) for param in params]
     for epoch in range(epochs):
-        snapshot = [xp.asarray(param, copy=True) for param in params]
+        if epoch:
+            for saved, param in zip(snapshot, params):
+                saved[...] = param
         if shuffle:
             order = network.rng.permutation(n)
             Xe, Te = xp.take(X, order, axis=0), xp.take(T, order, axis=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 
@@ -12,7 +13,8 @@ def _first_non_finite(xp, backend, A):
     return int(rows[0]), int(cols[0])
 
 
-def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vector=False):
+def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vector=False,
+              columns_hint=None):
     """Return ``A`` as a finite 2-D array of ``dtype`` on ``backend``.
 
     Parameters
@@ -28,6 +30,8 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
         Required shape.
     allow_vector : bool
         Read a 1-D ``A`` as one column.
+    columns_hint : str, optional
+        Added to the message when the number of columns is wrong.
 
     Raises
     ------
@@ -51,7 +55,9 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
     if n_rows is not None and A.shape[0] != n_rows:
         raise ValueError(f"{name} has {A.shape[0]} samples but X has {n_rows}")
     if n_columns is not None and A.shape[1] != n_columns:
-        raise ValueError(f"{name} has {A.shape[1]} columns but the network expects {n_columns}")
+        hint = f": {columns_hint}" if columns_hint else ""
+        raise ValueError(f"{name} has {A.shape[1]} columns but the network expects "
+                         f"{n_columns}{hint}")
     if A.dtype != dtype:
         A = xp.astype(A, dtype)
     if not bool(xp.all(xp.isfinite(A))):
@@ -64,6 +70,17 @@ def dtype_name_of(A):
     """``"float32"``, ``"float64"``... from any array's dtype, or ``None`` for plain data."""
     dtype = getattr(A, "dtype", None)
     return None if dtype is None else str(dtype).rsplit(".", 1)[-1]
+
+
+def non_negative_float(value, name):
+    """``value`` as a finite float >= 0, else a ``ValueError`` naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (number >= 0.0 and math.isfinite(number)):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return number
 
 
 def positive_int(value, name, allow_none=False):

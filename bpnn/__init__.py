@@ -13,11 +13,21 @@ Examples
 True
 """
 
-from . import activations, datasets, initializers, losses
+from . import activations, callbacks, datasets, diagnostics, initializers, losses, plot
 from .activations import ACTIVATIONS, get_activation
 from .backends import available_backends, get_backend
 from .builders import mlp
-from .callbacks import Callback, History, LambdaCallback
+from .callbacks import (
+    CSVLogger,
+    Callback,
+    EarlyStopping,
+    GradientMonitor,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
+)
+from .diagnostics import GradientNorms, gradient_norms
 from .initializers import (
     INITIALIZERS,
     GlorotNormal,
@@ -43,28 +53,38 @@ __all__ = [
     "SGD",
     "Activation",
     "Adam",
+    "CSVLogger",
     "Callback",
     "Dense",
     "DivergenceError",
+    "EarlyStopping",
     "GlorotNormal",
     "GlorotUniform",
+    "GradientMonitor",
+    "GradientNorms",
     "HeNormal",
     "HeUniform",
     "History",
     "LambdaCallback",
     "Layer",
+    "LearningRateScheduler",
     "Network",
     "Normal",
     "Optimizer",
+    "ReduceLROnPlateau",
     "activations",
     "available_backends",
+    "callbacks",
     "datasets",
+    "diagnostics",
     "get_activation",
     "get_backend",
     "get_initializer",
     "get_loss",
     "get_optimizer",
+    "gradient_norms",
     "initializers",
     "losses",
     "mlp",
+    "plot",
 ]

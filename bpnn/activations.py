@@ -67,6 +67,10 @@ class ActivationFunction(Configurable):
 
     #: Families of weight initialization that suit this activation.
     init_family = "glorot"
+    #: ``max |f'(x)|`` over all x: the most one layer can scale the error passing
+    #: back through it (the seed's 0.25 for sigmoid); ``None`` where f is not
+    #: elementwise (softmax).
+    max_derivative = 1.0
 
     def forward(self, xp, X):
         """``Y = f(X)``."""
@@ -93,6 +97,7 @@ class Sigmoid(ActivationFunction):
     """``f(x) = 1 / (1 + e^-x)``; ``f' = y (1 - y)``, at most 0.25."""
 
     name = "sigmoid"
+    max_derivative = 0.25  # at x = 0: y (1 - y) = 1/4
 
     def forward(self, xp, X):
         return stable_sigmoid(xp, X)
@@ -147,6 +152,7 @@ class LeakyRelu(ActivationFunction):
 
     def __init__(self, alpha=0.01):
         self.alpha = float(alpha)
+        self.max_derivative = max(1.0, abs(self.alpha))
 
     def forward(self, xp, X):
         return xp.where(X > 0, X, self.alpha * X)
@@ -166,6 +172,7 @@ class Elu(ActivationFunction):
 
     def __init__(self, alpha=1.0):
         self.alpha = float(alpha)
+        self.max_derivative = max(1.0, abs(self.alpha))  # f' -> alpha as x -> 0-
 
     def forward(self, xp, X):
         # expm1 sees only non-positive values: no overflow for large x.
@@ -195,6 +202,7 @@ class Gelu(ActivationFunction):
     """GELU, tanh form: ``f(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x³)))``."""
 
     name = "gelu"
+    max_derivative = 1.1290  # 1.12899 at x ≈ 1.5 (tanh form), rounded up
     init_family = "he"
 
     def _inner(self, xp, X):
@@ -216,6 +224,7 @@ class Swish(ActivationFunction):
     """Swish / SiLU: ``f(x) = x sigmoid(x)``; ``f' = s + y (1 - s)``."""
 
     name = "swish"
+    max_derivative = 1.0999  # 1.09984 at x ≈ 2.40, rounded up
     init_family = "he"
 
     def forward(self, xp, X):
@@ -230,6 +239,7 @@ class Gaussian(ActivationFunction):
     """``f(x) = exp(-x²)``; ``f' = -2 x y``."""
 
     name = "gaussian"
+    max_derivative = math.sqrt(2.0) * math.exp(-0.5)  # at x = ±1/sqrt(2)
 
     def forward(self, xp, X):
         Xc = xp.clip(X, -_GAUSSIAN_CLIP, _GAUSSIAN_CLIP)
@@ -248,6 +258,7 @@ class Softmax(ActivationFunction):
     """
 
     name = "softmax"
+    max_derivative = None
 
     def forward(self, xp, X):
         return xp.exp(log_softmax(xp, X))

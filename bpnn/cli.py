@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 
 from . import __version__
 from .backends import BackendError, availability_report, get_backend
 from .demos import DEFAULT_SEED, DEMOS
+from .plot import check_path
 
 _DEMO_HEADERS = {
     "sin-regression": "1-3-1 network learning y = sin(x): sigmoid hidden layer, identity output, "
@@ -16,6 +18,8 @@ _DEMO_HEADERS = {
     "sin-classification": "2-6-2 network classifying points above/below a sine wave: sigmoid "
                           "hidden layer, softmax output, cross-entropy, online SGD, lr {lr}, "
                           "0.01*randn init",
+    "vanishing-gradient": "10 sigmoid hidden layers against 10 ReLU hidden layers on the "
+                          "sine-boundary task: the error reaching each layer, and which learns",
 }
 
 
@@ -34,9 +38,13 @@ def _parser():
                       help="numpy, cupy, torch, array_api_strict or auto "
                            "(default: $BPNN_BACKEND, else auto)")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 0)")
-    demo.add_argument("--epochs", type=int, default=None, help="number of epochs")
-    demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="number of epochs (default: the demo's own)")
+    demo.add_argument("--lr", type=float, default=None,
+                      help="learning rate (default: the demo's own, 0.1 for the seed examples)")
     demo.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    demo.add_argument("--plot", metavar="FILE", default=None,
+                      help="save the demo's picture there (.png, .svg, .pdf; needs matplotlib)")
 
     commands.add_parser("info", help="list the backends and whether they run here")
     return parser
@@ -44,17 +52,27 @@ def _parser():
 
 def _run_demo(args):
     demo = DEMOS[args.name]
-    options = {"backend": args.backend, "seed": args.seed, "lr": args.lr, "dtype": args.dtype}
-    if args.epochs is not None:
-        options["epochs"] = args.epochs
+    if args.plot is not None:
+        check_path(args.plot)  # before training: a bad path must not cost the run
+    options = {"backend": args.backend, "seed": args.seed, "dtype": args.dtype}
+    for option in ("epochs", "lr"):
+        if getattr(args, option) is not None:
+            options[option] = getattr(args, option)
+    lr = options.get("lr", inspect.signature(demo).parameters["lr"].default)
     backend = get_backend(args.backend)
-    print(f"bpnn demo {args.name}: " + _DEMO_HEADERS[args.name].format(lr=args.lr))
+    print(f"bpnn demo {args.name}: " + _DEMO_HEADERS[args.name].format(lr=lr))
     print(f"backend: {backend.name}, {backend.describe()}; dtype {args.dtype}; seed {args.seed}")
     result = demo(**options)
-    summary = f"final mean error {result['error']:.6g}"
-    if "accuracy" in result.figures:
-        summary += f", training accuracy {result['accuracy']:.4f}"
-    print(f"{summary}; trained in {result.seconds:.2f} s")
+    if "error" in result.figures:
+        summary = f"final mean error {result['error']:.6g}"
+        if "accuracy" in result.figures:
+            summary += f", training accuracy {result['accuracy']:.4f}"
+        print(f"{summary}; trained in {result.seconds:.2f} s")
+    else:
+        print(f"trained in {result.seconds:.2f} s")
+    if args.plot is not None:
+        result.plot(args.plot)
+        print(f"picture saved to {args.plot}")
     return 0
 
 
@@ -76,7 +94,7 @@ def main(argv=None):
         if args.command == "demo":
             return _run_demo(args)
         return _run_info(args)
-    except (BackendError, ValueError) as error:
+    except (BackendError, ValueError, ImportError) as error:
         print(f"bpnn: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

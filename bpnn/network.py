@@ -158,6 +158,26 @@ class Network:
         for old, new in zip(current, incoming):
             old[...] = new
 
+    def copy_parameters(self, out=None):
+        """Copies of every parameter on the backend's device, in :attr:`parameters` order.
+
+        With ``out`` (an earlier result of this method) the copies are written
+        into those buffers in place and ``out`` is returned: a training loop
+        that saves the weights every epoch then allocates nothing.  Unlike
+        :meth:`get_weights` the arrays stay on the device.
+        """
+        params = self.parameters
+        if out is None:
+            return [self.backend.xp.asarray(param, copy=True) for param in params]
+        for saved, param in zip(out, params):
+            saved[...] = param
+        return out
+
+    def restore_parameters(self, saved):
+        """Write a :meth:`copy_parameters` result back into the parameters, in place."""
+        for param, value in zip(self.parameters, saved):
+            param[...] = value
+
     def count_params(self):
         """The number of trainable scalars."""
         return sum(math.prod(param.shape) for param in self.parameters)
@@ -239,16 +259,23 @@ class Network:
             X, backprop = layer.forward(xp, X)
             if layer.param_names or backprops:  # nothing to pass back to below the first weights
                 backprops.append(backprop)
-        if self._link is not None:
-            loss, dY = self.loss.value_and_delta(xp, X, T)
-        else:
-            loss, dY = self.loss.value(xp, X, T), self.loss.gradient(xp, X, T)
+        loss, dY = self._output_loss_and_delta(xp, X, T)
         _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
         if l2:
             for index, W in self._penalized():
                 grads[index] += l2 * W  # d(l2/2 W²)/dW; grads are fresh buffers of ours
             loss = loss + self._l2_penalty(xp, l2)
         return loss, grads
+
+    def _output_loss_and_delta(self, xp, Z, T):
+        """The mean loss and ``dL/dZ`` for the output ``Z`` of :attr:`_body`.
+
+        With the loss's link as the output activation, ``Z`` is the
+        pre-activation and ``dL/dZ = (Y - T) / n``.
+        """
+        if self._link is not None:
+            return self.loss.value_and_delta(xp, Z, T)
+        return self.loss.value(xp, Z, T), self.loss.gradient(xp, Z, T)
 
     def _penalized(self):
         """``(index in parameters, array)`` of every weight under the L2 penalty."""

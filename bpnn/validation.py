@@ -83,8 +83,9 @@ def non_negative_float(value, name):
     return number
 
 
-def positive_int(value, name, allow_none=False):
-    """``value`` as an int >= 1 (or ``None`` when allowed), else a ``ValueError``.
+def positive_int(value, name, allow_none=False, allow_zero=False):
+    """``value`` as an int >= 1 (>= 0 with ``allow_zero``; or ``None`` when allowed),
+    else a ``ValueError``.
 
     Any integer type is accepted (``operator.index``), and so is a float with
     an integral value (``3.0``); bools, fractions, NaN and infinity are not.
@@ -98,7 +99,8 @@ def positive_int(value, name, allow_none=False):
             raise TypeError
         number = operator.index(value)
     except TypeError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        number = -1
+    if number < (0 if allow_zero else 1):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
     return number

@@ -105,7 +105,7 @@ class Recorder(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.calls.append(epoch)
-        assert set(logs) == {"loss"}
+        assert set(logs) == {"loss", "lr"}
         if epoch == self.stop_after:
             self.model.stop_training = True
 

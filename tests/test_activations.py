@@ -324,3 +324,19 @@ def test_alpha_is_honoured(backend, name, alpha, x, expected, slope):
     _, Y, dX = _forward_backward(backend, act, [[x]])
     np.testing.assert_allclose(backend.to_numpy(Y), [[expected]], rtol=1e-12)
     np.testing.assert_allclose(backend.to_numpy(dX), [[slope]], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    *[(name, {}) for name in ELEMENTWISE], ("leaky_relu", {"alpha": 2.0}), ("elu", {"alpha": 3.0})])
+def test_max_derivative_is_the_largest_slope(name, params):
+    """``max_derivative`` bounds |f'| everywhere and is reached (within 0.1%) somewhere."""
+    f = get_activation(name, **params)
+    X = np.linspace(-12.0, 12.0, 480001)
+    slopes = np.abs(f.backward(np, np.ones_like(X), X, f.forward(np, X)))
+    assert slopes.max() <= f.max_derivative
+    assert slopes.max() >= 0.999 * f.max_derivative
+
+
+def test_sigmoid_bound_is_the_seeds_quarter():
+    assert get_activation("sigmoid").max_derivative == 0.25
+    assert get_activation("softmax").max_derivative is None

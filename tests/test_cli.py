@@ -58,3 +58,11 @@ def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "bpnn", "--version"], capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == f"bpnn {__version__}"
+
+
+def test_vanishing_gradient_demo_prints_both_tables(capsys):
+    assert main(["demo", "vanishing-gradient", "--backend", "numpy", "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("bpnn demo vanishing-gradient: 10 sigmoid hidden layers")
+    assert out.count("ratio to next") == 2
+    assert "sigmoid after 3 epochs: loss" in out and "relu    after 3 epochs: loss" in out

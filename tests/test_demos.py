@@ -84,3 +84,37 @@ def test_seed_data_sets():
     assert all(t in ([0, 1], [1, 0]) for t in T)
     below = sum(t == [0, 1] for t in T)
     assert 150 < below < 290  # roughly half the grid lies below the wave
+
+
+@pytest.fixture(scope="module")
+def vanishing_numpy():
+    lines = []
+    return demos.vanishing_gradient(backend="numpy", write=lines.append), lines
+
+
+def test_vanishing_gradient_demo_shows_the_seeds_warning(vanishing_numpy):
+    result, lines = vanishing_numpy
+    sigmoid, relu = result["sigmoid"], result["relu"]
+    before = {name: run["monitor"].records[0] for name, run in (("sigmoid", sigmoid),
+                                                                  ("relu", relu))}
+    # the error reaching the first sigmoid layer is a vanishing fraction of the output's
+    assert before["sigmoid"].error[0] < 1e-5 * before["sigmoid"].error[-1]
+    assert before["relu"].error[0] > 0.05 * before["relu"].error[-1]
+    assert sigmoid["accuracy"] < 0.6 <= 0.95 <= relu["accuracy"]
+    text = "\n".join(lines)
+    assert text.count("ratio to next") == 2
+    assert "sigmoid after 300 epochs" in text and "did not learn" in text
+    assert f"accuracy {relu['accuracy']:.4f} - learned" in text
+
+
+def test_vanishing_gradient_demo_is_the_same_run_on_every_backend(backend, vanishing_numpy):
+    # Momentum SGD on a deep ReLU network is chaotic: rounding differences between
+    # libraries grow over hundreds of epochs, so the curves are compared over 20.
+    epochs = 20
+    result = demos.vanishing_gradient(backend=backend.name, epochs=epochs, write=None)
+    reference = vanishing_numpy[0]
+    for name in ("sigmoid", "relu"):
+        assert result[name]["history"]["loss"] == pytest.approx(
+            reference[name]["history"]["loss"][:epochs], rel=1e-6)
+        assert result[name]["monitor"].records[0].error == pytest.approx(
+            reference[name]["monitor"].records[0].error, rel=1e-9)

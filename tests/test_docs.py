@@ -24,10 +24,22 @@ def test_readme_examples_run_in_order():
     assert len(namespace["grads"]) == len(namespace["net"].parameters)
 
 
-def test_package_docstring_example_runs():
+def test_docstring_examples_run():
+    """Every ``>>>`` example in bpnn's modules runs and prints what it shows."""
     import doctest
+    import importlib
+    import pkgutil
 
     import bpnn
 
+    attempted = 0
+    for info in pkgutil.walk_packages(bpnn.__path__, prefix="bpnn."):
+        if info.name.endswith("__main__"):  # running it is running the command
+            continue
+        module = importlib.import_module(info.name)
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, info.name
+        attempted += result.attempted
     result = doctest.testmod(bpnn, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 4 and result.failed == 0
+    assert result.failed == 0
+    assert result.attempted >= 4 and attempted >= 12

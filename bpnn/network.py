@@ -49,6 +49,8 @@ class Network:
         Every trainable array, layer by layer.
     history : History or None
         The record of the last :meth:`fit`.
+    optimizer : Optimizer or None
+        The optimizer of the last :meth:`fit` (callbacks change its ``lr``).
     """
 
     def __init__(self, layers, loss="squared_error", *, backend=None, dtype=None, seed=None):
@@ -69,6 +71,7 @@ class Network:
         self.dtype = None
         self.rng = None
         self.history = None
+        self.optimizer = None
         self.stop_training = False
         # The output activation is skipped in backward when it is the loss's
         # link: the loss then hands back dL/dZ = Y - T directly.

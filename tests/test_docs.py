@@ -15,13 +15,22 @@ def test_readme_has_examples():
     assert len(BLOCKS) >= 3
 
 
-def test_readme_examples_run_in_order():
+def test_readme_examples_run_in_order(tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="the README's layer-by-layer example runs on PyTorch")
+    pytest.importorskip("matplotlib", reason="the README's plot example needs matplotlib")
+    monkeypatch.chdir(tmp_path)  # the examples write a CSV log and a PNG
     namespace = {}
     for block in BLOCKS:
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
-    assert namespace["history"]["loss"][-1] < namespace["history"]["loss"][0]
-    assert len(namespace["grads"]) == len(namespace["net"].parameters)
+        # what each example promises, checked right after it runs
+        if "net.backward(" in block:
+            assert len(namespace["grads"]) == len(namespace["net"].parameters)
+        if "EarlyStopping(" in block:
+            history, stop = namespace["history"], namespace["stop"]
+            assert stop.best == min(history["val_loss"])
+            assert history["loss"][-1] < history["loss"][0]
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "training_log.csv").read_text().startswith("epoch,loss,val_loss,lr")
 
 
 def test_docstring_examples_run():
@@ -43,3 +52,18 @@ def test_docstring_examples_run():
     result = doctest.testmod(bpnn, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted >= 4 and attempted >= 12
+
+
+def test_readme_gallery_matches_the_script_and_the_files():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_gallery", README.parent / "docs" / "make_gallery.py")
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
+    text = README.read_text()
+    for name, command in gallery.COMMANDS.items():
+        path = f"docs/gallery/{name}"
+        assert f"`{command.format(path=path)}`" in text
+        assert f"]({path})" in text
+        assert (README.parent / path).read_bytes()[:4] == b"\x89PNG"

@@ -65,7 +65,13 @@ def _target(ax):
     return fig, ax
 
 
-def _finish(fig, path):
+def _finish(fig, ax, path, title, xlabel, ylabel, legend=True):
+    """Label the axes, title them, add the legend, save to ``path``; the figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend:
+        ax.legend()
     if path is not None:
         fig.savefig(check_path(path), dpi=110)
     return fig
@@ -103,13 +109,9 @@ def loss_curve(history, ax=None, path=None, log=True, title="Learning curve"):
     fig, ax = _target(ax)
     for label, values in curves.items():
         ax.plot(range(len(values)), values, label=label, marker="o" if len(values) < 30 else None)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
     if log and all(value > 0 for values in curves.values() for value in values):
         ax.set_yscale("log")
-    ax.legend()
-    ax.set_title(title)
-    return _finish(fig, path)
+    return _finish(fig, ax, path, title, "epoch", "loss")
 
 
 def regression_fit(model, X, y, ax=None, path=None, n_points=400, title="Fitted curve"):
@@ -121,6 +123,7 @@ def regression_fit(model, X, y, ax=None, path=None, n_points=400, title="Fitted 
         Trained, with one input.
     X : array_like, shape (n_samples, 1)
     y : array_like, shape (n_samples,) or (n_samples, n_outputs)
+        The targets; the first output is drawn.
     n_points : int, default 400
         Points of the drawn curve, evenly spaced over the range of ``X``.
 
@@ -141,11 +144,7 @@ def regression_fit(model, X, y, ax=None, path=None, n_points=400, title="Fitted 
     ax.scatter(x, t.reshape(len(x), -1)[:, 0], s=12, color="tab:gray", label="data", zorder=2)
     ax.plot(backend.to_numpy(grid)[:, 0], curve[:, 0], color="tab:red", label="network",
             zorder=3)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.legend()
-    ax.set_title(title)
-    return _finish(fig, path)
+    return _finish(fig, ax, path, title, "x", "y")
 
 
 def decision_regions(model, X, y, ax=None, path=None, resolution=200, title="Decision regions"):
@@ -192,10 +191,7 @@ def decision_regions(model, X, y, ax=None, path=None, resolution=200, title="Dec
                 alpha=0.35)
     ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", s=14,
                vmin=0, vmax=max(n_classes - 1, 1), edgecolors="k", linewidths=0.3)
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
-    ax.set_title(title)
-    return _finish(fig, path)
+    return _finish(fig, ax, path, title, "x₁", "x₂", legend=False)
 
 
 def gradient_norms(norms, ax=None, path=None, title="Error reaching each layer",
@@ -228,8 +224,4 @@ def gradient_norms(norms, ax=None, path=None, title="Error reaching each layer",
                                       for index in range(depth)],
                 linestyle=":", color="tab:gray", label=f"{reference:g} per layer (seed bound)")
     ax.set_yscale("log")
-    ax.set_xlabel("layer (1 = input side)")
-    ax.set_ylabel("‖error‖ at the layer")
-    ax.set_title(title)
-    ax.legend()
-    return _finish(fig, path)
+    return _finish(fig, ax, path, title, "layer (1 = input side)", "‖error‖ at the layer")

@@ -50,12 +50,11 @@ class ProgressBar(Callback):
         self.bar.set_description(f"epoch {epoch + 1}/{self._epochs}", refresh=False)
 
     def on_batch_end(self, batch, logs=None):
-        if self.bar.update(1):  # the bar just redrew: refresh the figures for the next draw
+        if self.bar.update(1):  # the bar redraws (about 10 times a second): read the loss now
             running = {"loss": float(logs["loss"])}
             if "val_loss" in self._last:
                 running["val_loss"] = self._last["val_loss"]
-            self.bar.set_postfix_str(f"batch {batch + 1}/{self._steps}, {_figures(running)}",
-                                     refresh=False)
+            self.bar.set_postfix_str(f"batch {batch + 1}/{self._steps}, {_figures(running)}")
 
     def on_epoch_end(self, epoch, logs=None):
         self._last = dict(logs or {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .random import HostRandom
@@ -140,6 +142,17 @@ class Backend:
 
     def synchronize(self):
         """Wait until every queued operation on :attr:`device` has finished."""
+
+    def errstate(self):
+        """A context in which the library's floating-point warnings are silent.
+
+        bpnn runs its public calls inside it: an overflow gives ``inf`` as the
+        standard says, and bpnn checks for NaN and infinity itself (the
+        training loop raises :class:`DivergenceError`), so a warning from deep
+        inside the library would only be noise.  Libraries that do not warn
+        (CuPy, PyTorch) use this do-nothing default.
+        """
+        return contextlib.nullcontext()
 
     # -- description ------------------------------------------------------------
     def describe(self):

@@ -53,5 +53,10 @@ class NumpyBackend(Backend):
     def to_numpy(self, x, copy=False):
         return np.array(x, copy=True) if copy else np.asarray(x)
 
+    def errstate(self):
+        """NumPy's ``errstate`` with overflow, invalid and divide ignored (bpnn checks
+        for non-finite results itself)."""
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
     def describe(self):
         return f"NumPy {np.__version__} on the CPU ({_blas_description()})"

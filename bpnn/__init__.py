@@ -13,7 +13,8 @@ Examples
 True
 """
 
-from . import activations, callbacks, datasets, diagnostics, initializers, losses, plot
+from ._version import __version__
+from . import activations, callbacks, datasets, diagnostics, files, initializers, losses, plot
 from .activations import ACTIVATIONS, get_activation
 from .backends import available_backends, get_backend
 from .builders import mlp
@@ -41,9 +42,9 @@ from .layers import RBF, Activation, Dense, Layer
 from .losses import LOSSES, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, get_optimizer
-from .training import DivergenceError
+from .divergence import DivergenceError
+from .files import ModelFileError, load, save
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
@@ -68,6 +69,7 @@ __all__ = [
     "LambdaCallback",
     "Layer",
     "LearningRateScheduler",
+    "ModelFileError",
     "Network",
     "Normal",
     "Optimizer",
@@ -77,6 +79,7 @@ __all__ = [
     "callbacks",
     "datasets",
     "diagnostics",
+    "files",
     "get_activation",
     "get_backend",
     "get_initializer",
@@ -84,7 +87,9 @@ __all__ = [
     "get_optimizer",
     "gradient_norms",
     "initializers",
+    "load",
     "losses",
     "mlp",
     "plot",
+    "save",
 ]

@@ -131,7 +131,11 @@ def gradient_norms(model, X, y):
     True
     """
     X, T = model._data(X, y)
-    xp = model.backend.xp
+    with model.backend.errstate():
+        return _gradient_norms(model, model.backend.xp, X, T)
+
+
+def _gradient_norms(model, xp, X, T):
     steps = []
     for index, layer in enumerate(model._body):
         X, backprop = layer.forward(xp, X)

@@ -72,6 +72,7 @@ class Network:
         self.rng = None
         self.history = None
         self.optimizer = None
+        self.divergences = []
         self.stop_training = False
         # The output activation is skipped in backward when it is the loss's
         # link: the loss then hands back dL/dZ = Y - T directly.
@@ -89,7 +90,7 @@ class Network:
         """Whether the backend is chosen and the parameters exist."""
         return self.backend is not None
 
-    def build(self, backend=None, dtype=None, like=None):
+    def build(self, backend=None, dtype=None, like=None, weights=None):
         """Choose the backend and dtype and draw the initial parameters.
 
         Called by the first :meth:`forward` or :meth:`fit`; call it yourself
@@ -104,9 +105,22 @@ class Network:
             Overrides the constructor's ``dtype``.
         like : array, optional
             Data whose library and dtype decide where they are not given.
+        weights : sequence of arrays, optional
+            The parameters, in :attr:`parameters` order, instead of random
+            ones (how a saved model is loaded); their shapes are checked
+            before anything is allocated.
         """
         if self.built:
             return self
+        shapes = [shape for layer in self.layers for shape in layer.param_shapes()]
+        if weights is not None:
+            weights = list(weights)
+            if len(weights) != len(shapes):
+                raise ValueError(f"expected {len(shapes)} parameter arrays, got {len(weights)}")
+            for index, (shape, array) in enumerate(zip(shapes, weights)):
+                if tuple(array.shape) != shape:
+                    raise ValueError(f"parameter {index} must have shape {shape}, got "
+                                     f"{tuple(array.shape)}")
         spec = backend if backend is not None else self.backend_spec
         self.backend = get_backend(spec, like=like)
         name = dtype or self.dtype_name
@@ -117,6 +131,13 @@ class Network:
         self.dtype_name = name
         self.dtype = self.backend.dtype(name)
         self.rng = self.backend.random(self.seed)
+        if weights is not None:
+            arrays = iter(weights)
+            xp = self.backend.xp
+            for layer in self.layers:  # copies: the network's buffers are its own, and writable
+                layer.params = [xp.asarray(self.backend.asarray(next(arrays), dtype=self.dtype),
+                                           copy=True) for _ in layer.param_names]
+            return self
         for index, layer in enumerate(self.layers):
             following = self.layers[index + 1] if index + 1 < len(self.layers) else None
             activation = following.function if isinstance(following, Activation) else Identity()
@@ -213,8 +234,9 @@ class Network:
         """
         X = self._inputs(X)
         xp = self.backend.xp
-        for layer in self.layers:
-            X, _ = layer.forward(xp, X)
+        with self.backend.errstate():
+            for layer in self.layers:
+                X, _ = layer.forward(xp, X)
         return X
 
     predict = forward
@@ -252,7 +274,8 @@ class Network:
             ``dL/dP`` for every array ``P`` of :attr:`parameters`.
         """
         X, T = self._data(X, T)
-        loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
+        with self.backend.errstate():
+            loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
         return float(loss), grads
 
     def loss_and_gradients(self, xp, X, T, l2=0.0):
@@ -296,7 +319,8 @@ class Network:
     def evaluate(self, X, T, l2=0.0):
         """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
         X, T = self._data(X, T)
-        return float(self.loss_value(self.backend.xp, X, T, l2))
+        with self.backend.errstate():
+            return float(self.loss_value(self.backend.xp, X, T, l2))
 
     def loss_value(self, xp, X, T, l2=0.0):
         """The loss on validated device arrays, without the backward pass."""
@@ -309,6 +333,17 @@ class Network:
         if l2:
             loss = loss + self._l2_penalty(xp, l2)
         return loss
+
+    # -- files ------------------------------------------------------------------
+    def save(self, path):
+        """Save the architecture, loss, dtype and weights to ``path`` (see :mod:`bpnn.files`).
+
+        The file is pickle-free, opens on any backend with :func:`bpnn.load`,
+        and is written atomically.
+        """
+        from .files import save
+
+        save(self, path)
 
     # -- training ---------------------------------------------------------------
     def fit(self, X, T, **options):

@@ -48,6 +48,28 @@ class Optimizer(Configurable):
     def reset(self):
         """Forget the optimizer's state (moments, step count)."""
 
+    def state_arrays(self):
+        """The live arrays of the state (velocities, moments), empty before the first step."""
+        return []
+
+    def state_scalars(self):
+        """The numbers of the state besides :meth:`config` (Adam's step count)."""
+        return {}
+
+    def load_state(self, params, scalars, arrays):
+        """Take a state saved by :meth:`state_scalars` and :meth:`state_arrays` for ``params``.
+
+        ``arrays`` are device arrays that become the optimizer's own; an empty
+        list means no state yet.
+        """
+        self.reset()
+        self._params = params
+        self._load(scalars, list(arrays))
+
+    def _load(self, scalars, arrays):
+        if arrays:
+            raise ValueError(f"{type(self).__name__} keeps no arrays, got {len(arrays)}")
+
     def config(self):
         return {"lr": self.lr}
 
@@ -100,6 +122,12 @@ class SGD(Optimizer):
     def reset(self):
         self.velocities = None
 
+    def state_arrays(self):
+        return list(self.velocities or [])
+
+    def _load(self, scalars, arrays):
+        self.velocities = arrays or None
+
     def config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
 
@@ -151,6 +179,16 @@ class Adam(Optimizer):
     def reset(self):
         self.t = 0
         self.moments = None
+
+    def state_arrays(self):
+        return [array for pair in (self.moments or []) for array in pair]
+
+    def state_scalars(self):
+        return {"t": self.t}
+
+    def _load(self, scalars, arrays):
+        self.t = int(scalars.get("t", 0))
+        self.moments = list(zip(arrays[0::2], arrays[1::2])) or None
 
     def config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import math
+import os
 
 from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
+from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
 from .validation import non_negative_float, positive_int
 
+#: What ``on_divergence="reduce_lr"`` multiplies the learning rate by, and how
+#: many times it may do so in one fit.
+DIVERGENCE_FACTOR = 0.1
+DIVERGENCE_RETRIES = 5
 
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss; the network holds its last finite weights."""
+__all__ = ["DivergenceError", "fit"]
 
 
 def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True, l2=0.0,
-        validation_data=None, callbacks=(), verbose=0):
+        validation_data=None, callbacks=(), verbose=0, checkpoint=None, checkpoint_every=1,
+        resume=None, on_divergence="raise"):
     """Train ``network`` on ``(X, T)``.
 
     Each epoch draws a permutation of the samples from the network's seeded
@@ -28,6 +34,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     T : array_like, shape (n_samples, n_outputs) or (n_samples,)
         Targets; one-hot rows for cross-entropy.
     epochs : int, default 1
+        The epoch count of the whole run (a resumed run continues up to it).
     batch_size : int or None, default 32
         1 is online learning (the seed's), ``None`` full-batch gradient
         descent; a size above ``n_samples`` means full batch too.
@@ -47,6 +54,23 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     verbose : {0, 1, 2}, default 0
         0 shows nothing, 1 a progress bar (epoch, batch, loss, validation
         loss, time left) on stderr, 2 one line per epoch on stdout.
+    checkpoint : str or path-like, optional
+        Write the whole training state there (atomically) every
+        ``checkpoint_every`` epochs and after the last one: weights,
+        optimizer moments, epoch, random stream, history, callback states.
+    checkpoint_every : int, default 1
+    resume : str, path-like or True, optional
+        Continue the run saved in this checkpoint (``True``: in ``checkpoint``
+        if that file exists, else start afresh).  The data and the settings
+        other than ``epochs`` must be the same; the callbacks too, in order.
+        On NumPy the result is bit-identical to a run never interrupted.
+    on_divergence : {"raise", "reduce_lr"}, default "raise"
+        When a loss or weight becomes NaN or infinite: raise
+        :class:`DivergenceError` naming the epoch and step (the network keeps
+        the weights from before that step), or go back to the start of the
+        epoch, multiply the learning rate by 0.1 and train the epoch again
+        (at most 5 times per fit; each retry is listed in
+        ``network.divergences``).
 
     Returns
     -------
@@ -58,29 +82,43 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     Raises
     ------
     ValueError
-        Bad data or options.
+        Bad data or options, or a checkpoint of another run.
+    ModelFileError
+        ``resume`` names a file that is not a sound checkpoint.
     DivergenceError
-        The loss became NaN or infinite; the weights are restored to those at
-        the start of that epoch.
+        The loss or a weight became NaN or infinite.
     """
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size", allow_none=True)
     l2 = non_negative_float(l2, "l2")
     optimizer = get_optimizer(optimizer)
+    checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
     if verbose not in (0, 1, 2) or isinstance(verbose, float):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    if on_divergence not in ("raise", "reduce_lr"):
+        raise ValueError(f"on_divergence must be 'raise' or 'reduce_lr', got {on_divergence!r}")
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
+    callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks must be bpnn Callback objects, got {type(callback).__name__}")
+    if resume is True:
+        if checkpoint is None:
+            raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint path")
+        resume = checkpoint if os.path.exists(checkpoint) else None
+    if checkpoint is not None:
+        folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
+        if not os.path.isdir(folder):
+            raise ValueError(f"cannot write the checkpoint {os.fspath(checkpoint)!r}: the "
+                             f"folder {folder!r} does not exist")
 
     X, T = network._data(X, T)
+    validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, T_val)")
-        X_val, T_val = network._data(*validation_data)
-    xp = network.backend.xp
+        validation = network._data(*validation_data)
     n = X.shape[0]
     step = n if batch_size is None else min(batch_size, n)
     # (start, stop) of every batch; stops stay in bounds (the standard leaves others undefined)
@@ -89,23 +127,43 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     history = History()
     shown = {1: ProgressBar, 2: EpochLogger}.get(verbose)
     shown = [] if shown is None else [shown()]
-    # History last: it records what every other callback added to the logs.
-    callbacks = [*callbacks, *shown, history]
-    per_batch = [callback for callback in callbacks if overrides(callback, "on_batch_end")]
     network.history = history
     network.optimizer = optimizer
     network.stop_training = False
-    params = {"epochs": epochs, "steps": len(bounds), "samples": n, "batch_size": batch_size,
-              "validation": validation_data is not None, "verbose": verbose}
+    network.divergences = []
+    for callback in [*callbacks, *shown, history]:
+        callback.set_model(network)
+    settings = {"batch_size": batch_size, "shuffle": bool(shuffle), "l2": l2, "samples": n,
+                "steps": len(bounds)}
+    start_epoch, stopped = 0, False
+    if resume is not None:
+        from .files.checkpoint import restore_checkpoint
+
+        start_epoch, stopped = restore_checkpoint(resume, network, optimizer, callbacks, history,
+                                                  settings)
+    run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": len(bounds), "samples": n,
+           "batch_size": batch_size, "validation": validation is not None, "verbose": verbose}
+    # History last: it records what every other callback added to the logs.
+    everyone = [*callbacks, *shown, history]
+    saver = None
+    if checkpoint is not None:
+        from .files.checkpoint import save_checkpoint
+
+        def saver(epoch):
+            save_checkpoint(checkpoint, network, optimizer, callbacks, history, epoch, settings,
+                            stopped=network.stop_training)
+
     try:
-        for callback in callbacks:
-            callback.set_model(network)
-            callback.set_params(params)
-        for callback in callbacks:
-            callback.on_train_begin({})
-        _epochs(network, optimizer, xp, X, T, bounds, epochs, shuffle, l2, callbacks, per_batch,
-                (X_val, T_val) if validation_data is not None else None)
-        for callback in callbacks:
+        for callback in everyone:
+            callback.set_params(run)
+        for callback in everyone:
+            if not (resume is not None and callback is history):  # keep the restored record
+                callback.on_train_begin({})
+        if not stopped:
+            with network.backend.errstate():  # NaN and inf are checked for, not warned about
+                _epochs(network, optimizer, X, T, bounds, range(start_epoch, epochs), shuffle, l2,
+                        everyone, validation, on_divergence, saver, checkpoint_every)
+        for callback in everyone:
             callback.on_train_end({})
     finally:
         for callback in shown:
@@ -113,50 +171,85 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     return history
 
 
-def _epochs(network, optimizer, xp, X, T, bounds, epochs, shuffle, l2, callbacks, per_batch,
-            validation):
+def _epochs(network, optimizer, X, T, bounds, epochs, shuffle, l2, callbacks, validation,
+            on_divergence, saver, checkpoint_every):
     """The epoch loop of :func:`fit`, on validated device arrays."""
+    xp = network.backend.xp
     n = X.shape[0]
     params = network.parameters
-    loss_and_gradients = network.loss_and_gradients
-    update = optimizer.step
-    # The weights at the start of the epoch, to fall back on if it diverges;
-    # allocated once, refreshed in place every epoch.
-    snapshot = network.copy_parameters()
-    for epoch in range(epochs):
-        if epoch:
-            network.copy_parameters(out=snapshot)
+    per_batch = [callback for callback in callbacks if overrides(callback, "on_batch_end")]
+    # The state at the start of the epoch, to go back to if it diverges;
+    # its buffers are allocated once and refreshed in place every epoch.
+    snapshot = Snapshot(network, optimizer)
+    last = epochs[-1] if len(epochs) else None
+    for epoch in epochs:
+        snapshot.take()
         for callback in callbacks:
             callback.on_epoch_begin(epoch, {})
-        lr = optimizer.lr
         if shuffle:
             order = network.rng.permutation(n)
             Xe, Te = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
         else:
             Xe, Te = X, T
-        total = 0.0
-        for batch, (start, stop) in enumerate(bounds):
-            Xb, Tb = Xe[start:stop, ...], Te[start:stop, ...]
-            loss, grads = loss_and_gradients(xp, Xb, Tb, l2)
-            update(xp, params, grads)
-            total = total + loss * (stop - start)  # stays on the device until the epoch ends
-            if per_batch:
-                logs = {"size": stop - start, "loss": total / stop}
-                for callback in per_batch:
-                    callback.on_batch_end(batch, logs)
-        epoch_loss = float(total) / n
-        if not math.isfinite(epoch_loss):
-            network.restore_parameters(snapshot)
-            optimizer.reset()
-            raise DivergenceError(
-                f"the loss became {epoch_loss} in epoch {epoch}; the weights are those from the "
-                f"start of that epoch. Lower the learning rate (optimizer {optimizer!r}) or "
-                f"scale the data.")
+        while True:
+            lr = optimizer.lr
+            total = _steps(network, optimizer, xp, Xe, Te, bounds, l2, per_batch)
+            epoch_loss = float(total) / n
+            if math.isfinite(epoch_loss) and all_finite(xp, params):
+                break
+            _diverged(network, optimizer, xp, Xe, Te, bounds, l2, epoch, snapshot, on_divergence)
         logs = {"loss": epoch_loss}
         if validation is not None:
             logs["val_loss"] = float(network.loss_value(xp, *validation, l2))
         logs["lr"] = lr
         for callback in callbacks:
             callback.on_epoch_end(epoch, logs)
+        if saver is not None and ((epoch + 1) % checkpoint_every == 0 or epoch == last
+                                  or network.stop_training):
+            saver(epoch)
         if network.stop_training:
             break
+
+
+def _steps(network, optimizer, xp, Xe, Te, bounds, l2, per_batch):
+    """One pass over the batches; the loss summed over the samples, on the device."""
+    params = network.parameters
+    loss_and_gradients = network.loss_and_gradients
+    update = optimizer.step
+    total = 0.0
+    for batch, (start, stop) in enumerate(bounds):
+        loss, grads = loss_and_gradients(xp, Xe[start:stop, ...], Te[start:stop, ...], l2)
+        update(xp, params, grads)
+        total = total + loss * (stop - start)  # stays on the device until the epoch ends
+        if per_batch:
+            logs = {"size": stop - start, "loss": total / stop}
+            for callback in per_batch:
+                callback.on_batch_end(batch, logs)
+    return total
+
+
+def _diverged(network, optimizer, xp, Xe, Te, bounds, l2, epoch, snapshot, on_divergence):
+    """Find the failing step; then raise, or cut the learning rate for a retry."""
+    snapshot.restore()
+    found = locate(network, xp, Xe, Te, bounds, l2, optimizer)
+    step, what = found if found is not None else (None, "the loss or a weight became NaN or "
+                                                        "infinite")
+    where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+    if on_divergence == "reduce_lr" and len(network.divergences) < DIVERGENCE_RETRIES:
+        snapshot.restore()
+        old = optimizer.lr
+        optimizer.lr = old * DIVERGENCE_FACTOR
+        network.divergences.append({"epoch": epoch, "step": step, "lr": old,
+                                    "new_lr": optimizer.lr})
+        return
+    kept = "from before that step" if step is not None else "from the start of that epoch"
+    if found is None:
+        snapshot.restore()
+    optimizer.reset()
+    hint = ("the learning rate was already cut "
+            f"{len(network.divergences)} times" if on_divergence == "reduce_lr" else
+            "fit(..., on_divergence='reduce_lr') retries with a lower rate")
+    raise DivergenceError(
+        f"training diverged in {where}: {what}. The network keeps its weights {kept}. Lower "
+        f"the learning rate (optimizer {optimizer!r}) or scale the data; {hint}.",
+        epoch=epoch, step=step)

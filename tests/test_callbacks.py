@@ -235,7 +235,7 @@ def test_callbacks_get_the_run_settings():
     probe = LambdaCallback(on_train_begin=lambda logs: seen.update(probe.params))
     net = bpnn.mlp([3, 2, 1], backend="numpy", seed=0)
     net.fit(X, T, epochs=3, batch_size=16, validation_data=(X_VAL, T_VAL), callbacks=[probe])
-    assert seen == {"epochs": 3, "steps": 3, "samples": 40, "batch_size": 16,
+    assert seen == {"epochs": 3, "initial_epoch": 0, "steps": 3, "samples": 40, "batch_size": 16,
                     "validation": True, "verbose": 0}
     assert probe.model is net and isinstance(net.optimizer, bpnn.SGD)
 

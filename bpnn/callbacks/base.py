@@ -22,7 +22,8 @@ class Callback:
     model : Network
         The network being trained.
     params : dict
-        ``epochs``, ``steps`` (batches per epoch), ``samples``, ``batch_size``
+        ``epochs``, ``initial_epoch`` (where a resumed run starts), ``steps``
+        (batches per epoch), ``samples``, ``batch_size``
         (``None`` for full batch), ``validation`` (whether ``val_loss`` is
         logged) and ``verbose``.
     """
@@ -55,6 +56,19 @@ class Callback:
 
     def on_train_end(self, logs=None):
         """After the last epoch (not after an exception)."""
+
+    def get_state(self):
+        """``(values, arrays)``: what a checkpoint must keep for an exact resume.
+
+        ``values`` is a JSON-able dict (finite numbers, strings, lists),
+        ``arrays`` a list of device arrays.  Stateless callbacks return
+        ``({}, [])``.
+        """
+        return {}, []
+
+    def set_state(self, values, arrays):
+        """Take back what :meth:`get_state` returned (called on resume, before
+        :meth:`on_train_begin`)."""
 
 
 def overrides(callback, hook):

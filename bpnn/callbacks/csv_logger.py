@@ -37,15 +37,35 @@ class CSVLogger(Callback):
         self._file = None
         self._writer = None
 
+    _resumed = False
+
+    def set_state(self, values, arrays):
+        """On resume the log goes on where the checkpointed run left it."""
+        self._resumed = True
+
     def on_train_begin(self, logs=None):
         folder = os.path.dirname(os.path.abspath(self.filename))
         if not os.path.isdir(folder):
             raise ValueError(f"CSVLogger: the folder {folder!r} does not exist")
-        resume = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self._file = open(self.filename, "a" if self.append else "w", newline="",  # noqa: SIM115
+        append = self.append or self._resumed
+        if self._resumed and os.path.exists(self.filename):
+            self._drop_rows_from(self.params["initial_epoch"])
+        self._resumed = False
+        resume = append and os.path.exists(self.filename) and os.path.getsize(self.filename)
+        self._file = open(self.filename, "a" if append else "w", newline="",  # noqa: SIM115
                           encoding="utf-8")
         self._writer = None
         self._has_header = bool(resume)
+
+    def _drop_rows_from(self, epoch):
+        """Remove the rows of epochs a resumed run will train again (written after the
+        checkpoint it resumes from)."""
+        with open(self.filename, newline="", encoding="utf-8") as file:
+            rows = list(csv.reader(file, delimiter=self.separator))
+        kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit()
+                           and int(row[0]) < epoch]
+        with open(self.filename, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file, delimiter=self.separator).writerows(kept)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

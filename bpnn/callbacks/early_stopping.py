@@ -65,6 +65,16 @@ class EarlyStopping(MonitorCallback):
         self.stopped_epoch = None
         self.best_weights = None
 
+    _state = ("best", "wait", "best_epoch", "stopped_epoch")
+
+    def get_state(self):
+        values, _ = super().get_state()
+        return values, list(self.best_weights or [])
+
+    def set_state(self, values, arrays):
+        super().set_state(values, arrays)
+        self.best_weights = list(arrays) or None
+
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_from_epoch:
             return

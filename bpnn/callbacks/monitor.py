@@ -42,12 +42,33 @@ class MonitorCallback(Callback):
         self.best = math.inf if self.mode == "min" else -math.inf
         self.wait = 0
 
+    _resumed = False
+
     def on_train_begin(self, logs=None):
         if self.monitor == "val_loss" and self.params is not None \
                 and not self.params.get("validation"):
             raise ValueError(f"{type(self).__name__} monitors 'val_loss' but fit has no "
                              "validation_data: pass validation_data, or monitor='loss'")
+        if not self._resumed:
+            self.reset()
+        self._resumed = False
+
+    #: The attributes a checkpoint keeps (``best`` is stored as None while infinite).
+    _state = ("best", "wait")
+
+    def get_state(self):
+        values = {key: getattr(self, key) for key in self._state}
+        values["best"] = self.best if math.isfinite(self.best) else None
+        return values, []
+
+    def set_state(self, values, arrays):
         self.reset()
+        for key in self._state:
+            if key in values:
+                setattr(self, key, values[key])
+        if self.best is None:
+            self.best = math.inf if self.mode == "min" else -math.inf
+        self._resumed = True
 
     def improved(self, value, reference):
         """Whether ``value`` beats ``reference`` by more than ``min_delta``."""

@@ -42,7 +42,8 @@ class ProgressBar(Callback):
         params = self.params
         self._epochs, self._steps = params["epochs"], params["steps"]
         self.bar = tqdm(total=self._epochs * self._steps, unit="batch", leave=self.leave,
-                        file=self.file, dynamic_ncols=True)
+                        file=self.file, dynamic_ncols=True,
+                        initial=params.get("initial_epoch", 0) * self._steps)
         self._last = {}
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -96,6 +96,12 @@ class ReduceLROnPlateau(MonitorCallback):
         self.cooldown_left = 0
         self.cuts = []
 
+    _state = ("best", "wait", "cooldown_left", "cuts")
+
+    def set_state(self, values, arrays):
+        super().set_state(values, arrays)
+        self.cuts = [tuple(cut) for cut in self.cuts]
+
     def on_epoch_end(self, epoch, logs=None):
         value = self.current(logs)
         if self.improved(value, self.best):

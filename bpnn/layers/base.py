@@ -49,6 +49,10 @@ class Layer(Configurable):
         """Return ``(Y, backprop)``."""
         raise NotImplementedError
 
+    def param_shapes(self):
+        """The shape of every parameter, in :attr:`param_names` order (known before build)."""
+        return []
+
     def output_width(self, n_in):
         """The width of ``Y`` for an input of width ``n_in``."""
         return n_in if self.n_out is None else self.n_out

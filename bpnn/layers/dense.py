@@ -55,6 +55,9 @@ class Dense(Layer):
         init = self.init if self.init is not None else default_initializer(next_activation)
         self.params = list(init(rng, self.n_in, self.n_out, dtype))
 
+    def param_shapes(self):
+        return [(self.n_in, self.n_out), (self.n_out,)]
+
     def forward(self, xp, X):
         W, b = self.params
         Y = X @ W + b

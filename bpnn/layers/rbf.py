@@ -54,6 +54,9 @@ class RBF(Layer):
         """The widths, ``(n_centres,)``."""
         return self.params[1]
 
+    def param_shapes(self):
+        return [(self.n_out, self.n_in), (self.n_out,)]
+
     def build(self, rng, dtype, next_activation=None):
         r = self.centre_range
         C = rng.uniform((self.n_out, self.n_in), dtype, low=-r, high=r)

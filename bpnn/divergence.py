@@ -1,0 +1,91 @@
+"""Divergence: finding the step where training went non-finite, and going back.
+
+The training loop checks for NaN and infinity once per epoch (the loss sum
+and the weights), so a healthy run pays nothing per step and a GPU run never
+waits on the device mid-epoch.  When an epoch fails the check, the weights
+and the optimizer go back to the start of the epoch and :func:`locate`
+replays it step by step with a check after each: the error then names the
+exact step, and the network keeps the weights from just before it.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss or weight.
+
+    The network keeps its last finite weights (those before the failing
+    step); no checkpoint is written from a diverged state.
+
+    Attributes
+    ----------
+    epoch, step : int or None
+        Where it happened (0-based; the step within the epoch).
+    """
+
+    def __init__(self, message, epoch=None, step=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+def all_finite(xp, arrays):
+    """Whether every entry of every array is finite (one device sync)."""
+    checks = [xp.all(xp.isfinite(array)) for array in arrays]
+    return all(bool(check) for check in checks)
+
+
+class Snapshot:
+    """A device copy of the weights and the optimizer's state, refreshed in place.
+
+    The buffers are allocated once and reused, so taking a snapshot every
+    epoch allocates nothing after the first.
+    """
+
+    def __init__(self, network, optimizer):
+        self.network = network
+        self.optimizer = optimizer
+        self.weights = network.copy_parameters()
+        self.state = []
+        self.scalars = {}
+
+    def take(self):
+        self.network.copy_parameters(out=self.weights)
+        live = self.optimizer.state_arrays()
+        xp = self.network.backend.xp
+        if [tuple(a.shape) for a in live] != [tuple(a.shape) for a in self.state]:
+            self.state = [xp.asarray(array, copy=True) for array in live]
+        else:
+            for saved, array in zip(self.state, live):
+                saved[...] = array
+        self.scalars = dict(self.optimizer.state_scalars())
+
+    def restore(self):
+        self.network.restore_parameters(self.weights)
+        xp = self.network.backend.xp
+        self.optimizer.load_state(self.network.parameters, self.scalars,
+                                  [xp.asarray(array, copy=True) for array in self.state])
+
+
+def locate(network, xp, Xe, Te, bounds, l2, optimizer):
+    """Replay an epoch from its start, one checked step at a time.
+
+    Returns ``(step, what)`` for the first step whose loss is not finite or
+    whose update makes a weight non-finite, the network left with the
+    weights from before that step; ``None`` if the replay stays finite.
+    """
+    params = network.parameters
+    before = network.copy_parameters()
+    for step, (start, stop) in enumerate(bounds):
+        loss, grads = network.loss_and_gradients(xp, Xe[start:stop, ...], Te[start:stop, ...], l2)
+        value = float(loss)
+        if not math.isfinite(value):
+            return step, f"the loss became {value}"
+        network.copy_parameters(out=before)
+        optimizer.step(xp, params, grads)
+        if not all_finite(xp, params):
+            network.restore_parameters(before)
+            return step, "the update made a weight NaN or infinite"
+    return None

@@ -1,0 +1,259 @@
+"""The file container of models and checkpoints: safetensors with a JSON config.
+
+Layout (the safetensors format)::
+
+    8 bytes      N, the header length, little-endian unsigned
+    N bytes      JSON header: every array's dtype, shape and byte range, and
+                 "__metadata__": {"bpnn": "<JSON config>"}
+    the rest     the arrays' bytes, back to back, in the order of their ranges
+
+bpnn's config (in ``__metadata__["bpnn"]``) holds ``format`` ("bpnn"),
+``version``, ``kind`` ("model" or "checkpoint"), ``sha256`` (of the config
+without it and of every array's bytes, in name order) and the content.
+
+Reading trusts nothing: the header length, the JSON, every dtype, shape and
+byte range are checked against caps and against the file's real size before
+any array is read; only float32, float64 and int64 arrays are accepted; the
+checksum must match; nothing is ever unpickled.  Every problem is a
+:class:`ModelFileError` that says what is wrong.
+
+Writing is atomic: a temporary file in the same folder, flushed and
+``fsync``-ed, then ``os.replace``-d over the target, and the folder synced:
+a crash at any moment leaves the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+
+FORMAT = "bpnn"
+VERSION = 1
+#: The array dtypes a file may hold (safetensors names) and their sizes in bytes.
+DTYPES = {"F32": 4, "F64": 8, "I64": 8}
+#: The largest header accepted (a config of thousands of layers is well below).
+MAX_HEADER_BYTES = 16 * 2 ** 20
+#: The largest file read by default; ``max_bytes`` raises it.
+MAX_FILE_BYTES = 2 ** 36
+#: The most arrays a file may hold, and dimensions an array may have.
+MAX_ARRAYS = 100_000
+MAX_DIMS = 8
+_TEMP_PREFIX = ".bpnn-tmp-"
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file that bpnn will not read: not one of its files,
+    damaged, from a newer version, or inconsistent.  The message says which."""
+
+
+def checksum(config, arrays):
+    """SHA-256 of the canonical config JSON and every array's bytes, in name order."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, allow_nan=False).encode())
+    for name in sorted(arrays):
+        digest.update(name.encode())
+        digest.update(arrays[name].tobytes())
+    return digest.hexdigest()
+
+
+def encode(kind, content, arrays):
+    """The file's bytes for ``content`` (JSON-able, finite) and host ``arrays`` by name."""
+    from safetensors.numpy import save
+
+    config = {"format": FORMAT, "version": VERSION, "kind": kind, "content": content}
+    config["sha256"] = checksum(config, arrays)
+    text = json.dumps(config, sort_keys=True, allow_nan=False)
+    return save(dict(arrays), metadata={FORMAT: text})
+
+
+def write_atomic(path, data):
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
+
+    The bytes go to a temporary file in the same folder, which is flushed,
+    ``fsync``-ed and renamed over ``path`` with ``os.replace`` (atomic on
+    POSIX and Windows); then the folder is synced so the rename survives a
+    power cut.  Temporary files that an earlier crash left behind are removed.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    base = os.path.basename(path)
+    handle, temp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{base}.", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    _sync_folder(folder)
+    for name in os.listdir(folder):  # leftovers of writes that were killed
+        if name.startswith(f"{_TEMP_PREFIX}{base}.") and os.path.join(folder, name) != temp:
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+
+
+def _sync_folder(folder):
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open folders; its rename is durable enough
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def read(path, kind, max_bytes=MAX_FILE_BYTES):
+    """``(content, arrays)`` from a file written by :func:`encode`, checked throughout.
+
+    Parameters
+    ----------
+    path : str or path-like
+    kind : str or tuple of str
+        The kinds accepted (``"model"``, ``"checkpoint"``).
+    max_bytes : int
+        Files larger than this are refused before they are read.
+
+    Returns
+    -------
+    content : dict
+    arrays : dict of str to numpy.ndarray
+        Host arrays (the caller checks their shapes against ``content``).
+
+    Raises
+    ------
+    ModelFileError
+        For anything but a sound bpnn file of an accepted kind.
+    """
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > max_bytes:
+                raise ModelFileError(f"{path}: the file has {size} bytes, more than the "
+                                     f"{max_bytes} allowed (raise max_bytes to read it)")
+            data = file.read(size + 1)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: a folder, not a model file") from None
+    except PermissionError:
+        raise ModelFileError(f"{path}: permission denied") from None
+    if len(data) != size:
+        raise ModelFileError(f"{path}: the file changed while it was read")
+    header = _header(path, data)
+    config = _config(path, header, kinds)
+    arrays = _arrays(path, data)
+    content = config["content"]
+    expected = config.pop("sha256")
+    if checksum(config, arrays) != expected:
+        raise ModelFileError(f"{path}: the checksum does not match: the file is damaged")
+    return content, arrays
+
+
+def _header(path, data):
+    """The safetensors JSON header, with every entry checked against the file's size."""
+    if len(data) < 8:
+        raise ModelFileError(f"{path}: {len(data)} bytes, too short to be a bpnn model file")
+    length = int.from_bytes(data[:8], "little")
+    if length > min(MAX_HEADER_BYTES, len(data) - 8):
+        raise ModelFileError(f"{path}: not a bpnn model file (it declares a header of {length} "
+                             f"bytes; the file has {len(data)})")
+    try:
+        header = json.loads(data[8:8 + length].decode("utf-8"),
+                            parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ModelFileError(f"{path}: not a bpnn model file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a bpnn model file (its header is not a JSON object)")
+    if len(header) > MAX_ARRAYS + 1:
+        raise ModelFileError(f"{path}: declares {len(header) - 1} arrays, more than "
+                             f"{MAX_ARRAYS}")
+    body = len(data) - 8 - length
+    ranges = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        ranges.append((_entry(path, name, entry), name))
+    end = 0
+    for (begin, stop), name in sorted(ranges):
+        if begin != end:
+            raise ModelFileError(f"{path}: array {name!r} starts at byte {begin} of the data, "
+                                 f"expected {end} (overlapping or gapped ranges)")
+        end = stop
+    if end != body:
+        raise ModelFileError(f"{path}: the arrays declare {end} bytes of data, the file holds "
+                             f"{body} (truncated or padded)")
+    return header
+
+
+def _entry(path, name, entry):
+    """The byte range of one array entry, after checking its dtype and shape."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ModelFileError(f"{path}: array {name!r} has a malformed entry")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if dtype not in DTYPES:
+        raise ModelFileError(f"{path}: array {name!r} has dtype {dtype!r}; bpnn files hold "
+                             f"only {', '.join(DTYPES)}")
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS and all(
+            type(dim) is int and 0 <= dim < 2 ** 40 for dim in shape)):
+        raise ModelFileError(f"{path}: array {name!r} has an invalid shape {shape!r}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+            type(offset) is int and 0 <= offset < 2 ** 62 for offset in offsets)):
+        raise ModelFileError(f"{path}: array {name!r} has invalid byte offsets {offsets!r}")
+    begin, stop = offsets
+    if stop - begin != math.prod(shape) * DTYPES[dtype]:
+        raise ModelFileError(f"{path}: array {name!r} declares shape {shape} of {dtype} but "
+                             f"{stop - begin} bytes")
+    return begin, stop
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _config(path, header, kinds):
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict) or FORMAT not in metadata:
+        raise ModelFileError(f"{path}: a safetensors file without bpnn's config (not saved "
+                             "by bpnn)")
+    try:
+        config = json.loads(metadata[FORMAT], parse_constant=_refuse_constant)
+    except (TypeError, ValueError, RecursionError):
+        raise ModelFileError(f"{path}: bpnn's config in the file is not JSON") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: bpnn's config in the file is malformed")
+    version = config.get("version")
+    if type(version) is not int or version < 1:
+        raise ModelFileError(f"{path}: invalid format version {version!r}")
+    if version > VERSION:
+        raise ModelFileError(f"{path}: written in format version {version} by a newer bpnn; "
+                             f"this bpnn reads up to version {VERSION} (upgrade bpnn)")
+    if config.get("kind") not in kinds:
+        raise ModelFileError(f"{path}: a bpnn {config.get('kind')!r} file, expected "
+                             f"{' or '.join(repr(kind) for kind in kinds)}")
+    if not isinstance(config.get("content"), dict) or not isinstance(config.get("sha256"), str):
+        raise ModelFileError(f"{path}: bpnn's config in the file is incomplete")
+    return config
+
+
+def _arrays(path, data):
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        return load(bytes(data))
+    except (SafetensorError, ValueError, TypeError, OverflowError, MemoryError) as error:
+        raise ModelFileError(f"{path}: the arrays cannot be read ({error})") from None

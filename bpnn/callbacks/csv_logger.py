@@ -11,8 +11,9 @@ from .base import Callback
 class CSVLogger(Callback):
     """One CSV row per epoch: ``epoch`` and every logged figure.
 
-    The file is opened at the start of training and each row is flushed as
-    it is written, so the log survives a crash or an interrupt.
+    Each row is appended (and the file closed) as the epoch ends, so the log
+    survives a crash or an interrupt; a resumed run (``fit(resume=...)``)
+    drops the rows of the epochs it trains again and goes on.
 
     Parameters
     ----------
@@ -34,8 +35,7 @@ class CSVLogger(Callback):
         self.filename = os.fspath(filename)
         self.separator = separator
         self.append = bool(append)
-        self._file = None
-        self._writer = None
+        self._columns = None
 
     _resumed = False
 
@@ -51,11 +51,12 @@ class CSVLogger(Callback):
         if self._resumed and os.path.exists(self.filename):
             self._drop_rows_from(self.params["initial_epoch"])
         self._resumed = False
-        resume = append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self._file = open(self.filename, "a" if append else "w", newline="",  # noqa: SIM115
-                          encoding="utf-8")
-        self._writer = None
-        self._has_header = bool(resume)
+        if append and os.path.exists(self.filename) and os.path.getsize(self.filename):
+            with open(self.filename, newline="", encoding="utf-8") as file:
+                self._columns = next(csv.reader(file, delimiter=self.separator), None)
+        else:
+            open(self.filename, "w").close()  # noqa: SIM115 - a new, empty log
+            self._columns = None
 
     def _drop_rows_from(self, epoch):
         """Remove the rows of epochs a resumed run will train again (written after the
@@ -68,21 +69,17 @@ class CSVLogger(Callback):
             csv.writer(file, delimiter=self.separator).writerows(kept)
 
     def on_epoch_end(self, epoch, logs=None):
+        # The file is opened for each row: no handle outlives an interrupted run.
         logs = logs or {}
-        if self._writer is None:
-            keys = [key for key in self._FIRST if key in logs]
-            keys += sorted(key for key in logs if key not in self._FIRST)
-            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *keys],
-                                          delimiter=self.separator, extrasaction="ignore")
-            if not self._has_header:
-                self._writer.writeheader()
-        self._writer.writerow({"epoch": epoch, **{key: _cell(value) for key, value in logs.items()}})
-        self._file.flush()
-
-    def on_train_end(self, logs=None):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with open(self.filename, "a", newline="", encoding="utf-8") as file:
+            if self._columns is None:
+                keys = [key for key in self._FIRST if key in logs]
+                keys += sorted(key for key in logs if key not in self._FIRST)
+                self._columns = ["epoch", *keys]
+                csv.writer(file, delimiter=self.separator).writerow(self._columns)
+            writer = csv.DictWriter(file, fieldnames=self._columns, delimiter=self.separator,
+                                    extrasaction="ignore")
+            writer.writerow({"epoch": epoch, **{key: _cell(value) for key, value in logs.items()}})
 
 
 def _cell(value):

@@ -38,4 +38,5 @@ def make_namespace():
                                if not key.startswith("__")})
     namespace.sum = _sum
     namespace.max = _max
+    namespace.__array_api_version__ = np.__array_api_version__
     return namespace

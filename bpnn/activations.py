@@ -214,7 +214,8 @@ class Gelu(ActivationFunction):
         return 0.5 * X * (1.0 + Th)
 
     def backward(self, xp, dY, X, Y):
-        # f' = (1 + t)/2 + x/2 (1 - t²) sqrt(2/pi) (1 + 3 * 0.044715 x²); (1 - t²) = 0 past the clip.
+        # f' = (1 + t)/2 + x/2 (1 - t²) sqrt(2/pi) (1 + 3 * 0.044715 x²);
+        # (1 - t²) = 0 past the clip.
         Xc, Th = self._inner(xp, X)
         inner_slope = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * Xc * Xc)
         return dY * (0.5 * (1.0 + Th) + 0.5 * Xc * (1.0 - Th * Th) * inner_slope)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-_INSTALL_HINT = "bpnn's plots need matplotlib: pip install \"bpnn[plot]\" (or pip install matplotlib)"
+_INSTALL_HINT = ("bpnn's plots need matplotlib: pip install \"bpnn[plot]\" "
+                 "(or pip install matplotlib)")
 
 
 def require_matplotlib():

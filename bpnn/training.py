@@ -102,7 +102,8 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks must be bpnn Callback objects, got {type(callback).__name__}")
+            raise TypeError("callbacks must be bpnn Callback objects, got "
+                            f"{type(callback).__name__}")
     if resume is True:
         if checkpoint is None:
             raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint path")

@@ -58,11 +58,16 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
         hint = f": {columns_hint}" if columns_hint else ""
         raise ValueError(f"{name} has {A.shape[1]} columns but the network expects "
                          f"{n_columns}{hint}")
-    if A.dtype != dtype:
-        A = xp.astype(A, dtype)
     if not bool(xp.all(xp.isfinite(A))):
         row, column = _first_non_finite(xp, backend, A)
         raise ValueError(f"{name} contains NaN or infinity (first at row {row}, column {column})")
+    if A.dtype != dtype:
+        with backend.errstate():  # values beyond the model's float range become inf: checked next
+            A = xp.astype(A, dtype)
+        if not bool(xp.all(xp.isfinite(A))):
+            row, column = _first_non_finite(xp, backend, A)
+            raise ValueError(f"{name} has values beyond the range of the model's dtype "
+                             f"{backend.dtype_name(dtype)} (first at row {row}, column {column})")
     return A
 
 

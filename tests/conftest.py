@@ -11,7 +11,18 @@ import os
 
 import pytest
 
+from hypothesis import HealthCheck, settings
+
 from bpnn.backends import BACKENDS, get_backend
+
+# Property tests (tests/test_properties.py): 1000 examples per property and backend by
+# default, as CI runs them; `pytest --hypothesis-profile nightly` for 20000, `dev` for 100.
+_PROFILE = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow],
+            "print_blob": True}
+settings.register_profile("ci", max_examples=1000, **_PROFILE)
+settings.register_profile("nightly", max_examples=20000, **_PROFILE)
+settings.register_profile("dev", max_examples=100, **_PROFILE)
+settings.load_profile("ci")
 
 ALL_BACKENDS = list(BACKENDS)
 

@@ -1,0 +1,234 @@
+"""Property tests with hypothesis.extra.array_api, on every available backend.
+
+The ``ci`` profile (the default, registered in conftest.py) runs 1000 examples
+per property and backend; ``--hypothesis-profile nightly`` runs 20000.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisWarning
+from hypothesis.extra.array_api import make_strategies_namespace
+
+import bpnn
+from bpnn.activations import ACTIVATIONS, get_activation
+
+N_FEATURES = 3
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def run_property(check, *strategies):
+    """Run ``check`` on examples drawn from ``strategies`` and make sure the profile's
+    number of examples (1000 in CI) really ran."""
+    ran = []
+
+    @given(st.tuples(*strategies))
+    def counted(drawn):
+        check(*drawn)
+        ran.append(None)
+
+    counted()
+    assert len(ran) >= settings().max_examples
+
+
+def strategies_for(backend):
+    """hypothesis' Array API strategies in the backend's own namespace."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HypothesisWarning)  # compat wrappers are not "modules"
+        return make_strategies_namespace(backend.xp, api_version="2023.12")
+
+
+_NETWORKS = {}
+
+
+def network(backend, dtype):
+    """One trained-looking network per backend and dtype (weights from seed 0)."""
+    key = (backend.name, dtype)
+    if key not in _NETWORKS:
+        net = bpnn.mlp([N_FEATURES, 7, 5, 2], activation=["tanh", "relu"],
+                       loss="cross_entropy", backend=backend.name, dtype=dtype, seed=0)
+        _NETWORKS[key] = net.build()
+    return _NETWORKS[key]
+
+
+def finite(dtype, bound=None):
+    """Finite floats of ``dtype``, up to ±``bound`` (the whole range by default)."""
+    options = {"allow_nan": False, "allow_infinity": False, "allow_subnormal": False}
+    if bound is not None:
+        options.update(min_value=-bound, max_value=bound)
+    return st.floats(width=32 if dtype == "float32" else 64, **options)
+
+
+def rows(xps, backend, dtype, bound=1e3, min_rows=1, max_rows=24):
+    return xps.arrays(backend.dtype(dtype), st.tuples(st.integers(min_rows, max_rows),
+                                                      st.just(N_FEATURES)),
+                      elements=finite(dtype, bound))
+
+
+def host(backend, array):
+    return backend.to_numpy(array).astype(np.float64)
+
+
+def tolerance(dtype):
+    return {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-13}
+
+
+def dtypes():
+    return st.sampled_from(FLOAT_DTYPES)
+
+
+def test_softmax_rows_sum_to_one(backend):
+    xps = strategies_for(backend)
+    softmax = get_activation("softmax")
+
+    def check(X):
+        dtype = backend.dtype_name(X.dtype)
+        Y = softmax.forward(backend.xp, X)
+        out = host(backend, Y)
+        assert backend.owns(Y) and backend.dtype_name(Y.dtype) == dtype
+        assert np.all((out >= 0) & (out <= 1))
+        np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=0, atol=1e-5 if dtype == "float32"
+                                   else 1e-12)
+
+    run_property(check, dtypes().flatmap(lambda dtype: xps.arrays(
+        backend.dtype(dtype), xps.array_shapes(min_dims=2, max_dims=2, max_side=12),
+        elements=finite(dtype, 1e300 if dtype == "float64" else None))))
+
+
+def test_activations_are_finite_and_quiet_over_the_whole_float_range(backend):
+    xps = strategies_for(backend)
+
+    def check(name, X):  # warnings are errors in this suite: any overflow warning fails here
+        f = get_activation(name)
+        Y = f.forward(backend.xp, X)
+        dX = f.backward(backend.xp, backend.xp.ones_like(X), X, Y)
+        assert np.all(np.isfinite(host(backend, Y))) and np.all(np.isfinite(host(backend, dX)))
+
+    run_property(check, st.sampled_from(sorted(set(ACTIVATIONS) - {"softmax"})),
+                 dtypes().flatmap(lambda dtype: xps.arrays(
+                     backend.dtype(dtype), xps.array_shapes(max_dims=2, max_side=8),
+                     elements=finite(dtype, 1e300 if dtype == "float64" else None))))
+
+
+def test_predictions_do_not_depend_on_sample_order(backend):
+    xps = strategies_for(backend)
+
+    def check(X, random):
+        dtype = backend.dtype_name(X.dtype)
+        net = network(backend, dtype)
+        order = list(range(X.shape[0]))
+        random.shuffle(order)
+        permuted = backend.xp.take(X, backend.asarray(np.asarray(order)), axis=0)
+        np.testing.assert_allclose(host(backend, net.predict(permuted)),
+                                   host(backend, net.predict(X))[order], **tolerance(dtype))
+
+    run_property(check, dtypes().flatmap(lambda dtype: rows(xps, backend, dtype)),
+                 st.randoms(use_true_random=False))
+
+
+def test_predictions_do_not_depend_on_batching(backend):
+    xps = strategies_for(backend)
+
+    def check(X, data):
+        dtype = backend.dtype_name(X.dtype)
+        net = network(backend, dtype)
+        cut = data.draw(st.integers(1, X.shape[0] - 1))
+        whole = host(backend, net.predict(X))
+        parts = np.concatenate([host(backend, net.predict(X[:cut, ...])),
+                                host(backend, net.predict(X[cut:, ...]))])
+        np.testing.assert_allclose(parts, whole, **tolerance(dtype))
+
+    run_property(check, dtypes().flatmap(
+        lambda dtype: rows(xps, backend, dtype, min_rows=2, max_rows=30)), st.data())
+
+
+def test_outputs_keep_the_inputs_namespace_and_dtype(backend):
+    xps = strategies_for(backend)
+
+    def check(X):  # also: no warning from any prediction over the whole finite range
+        dtype = backend.dtype_name(X.dtype)
+        net = bpnn.mlp([N_FEATURES, 4, 2], activation="sigmoid", loss="cross_entropy", seed=0)
+        Y = net.predict(X)  # a network built from the data: its backend and dtype
+        assert net.backend.name == backend.name and backend.owns(Y)
+        assert backend.dtype_name(Y.dtype) == dtype and tuple(Y.shape) == (X.shape[0], 2)
+
+    run_property(check, dtypes().flatmap(lambda dtype: rows(xps, backend, dtype,
+                                               bound=1e300 if dtype == "float64" else None)))
+
+
+BAD_KINDS = ("nan", "inf", "-inf", "empty", "vector", "3-d", "columns", "complex",
+             "other dtype range")
+
+
+def test_bad_inputs_raise_a_clear_value_error(backend):
+    xps = strategies_for(backend)
+    net = network(backend, "float32")  # a float32 model: float64 data beyond its range is bad
+    xp = backend.xp
+
+    def check(X, kind, data):
+        dtype = backend.dtype_name(X.dtype)
+        n = X.shape[0]
+        host_X = backend.to_numpy(X).astype(dtype)
+        if kind in ("nan", "inf", "-inf"):
+            row, column = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, 2))
+            host_X[row, column] = float(kind)
+            bad, message = backend.asarray(host_X), f"NaN or infinity \\(first at row {row}, " \
+                                                     f"column {column}\\)"
+        elif kind == "empty":
+            bad, message = xp.zeros((0, N_FEATURES), dtype=X.dtype), "empty"
+        elif kind == "vector":
+            bad, message = xp.reshape(X, (-1,)), "must be 2-D"
+        elif kind == "3-d":
+            bad, message = xp.reshape(X, (1, n, N_FEATURES)), "must be 2-D"
+        elif kind == "columns":
+            bad, message = xp.concat([X, X], axis=1), "6 columns but the network expects 3"
+        elif kind == "complex":
+            bad, message = backend.xp.asarray(host_X.astype(np.complex128)) if backend.name != \
+                "torch" else host_X.astype(np.complex128), "real numbers"
+        else:  # 1e300 does not fit in the model's float32
+            if dtype == "float32":
+                return
+            host_X[0, 0] = 1e300
+            bad, message = backend.asarray(host_X), "beyond the range of the model's dtype"
+        with pytest.raises(ValueError, match=message):
+            net.predict(bad)
+
+    run_property(check, dtypes().flatmap(lambda dtype: rows(xps, backend, dtype)),
+                 st.sampled_from(BAD_KINDS), st.data())
+
+
+LOSS_NAMES = ["squared_error", "mse", "cross_entropy", "binary_cross_entropy"]
+
+
+def test_losses_are_quiet_for_any_finite_output(backend):
+    """evaluate() on outputs anywhere in the float64 range: a number (inf where the true
+    loss is beyond the range), never NaN, a warning or an exception."""
+    xps = strategies_for(backend)
+    float64 = backend.dtype("float64")
+    networks = {}
+    for loss in LOSS_NAMES:  # identity networks: the loss sees the drawn outputs as they are
+        link = bpnn.get_loss(loss).link
+        layers = [bpnn.Dense(2, 2)] + ([] if link == "identity" else [bpnn.Activation(link)])
+        networks[loss] = bpnn.Network(layers, loss=loss, backend=backend.name, dtype="float64",
+                                      seed=0).build(weights=[np.eye(2), np.zeros(2)])
+
+    def case(loss):
+        # outputs anywhere in the range; targets anywhere for the squared errors, and
+        # probabilities (their valid range) for the cross-entropies
+        identity = bpnn.get_loss(loss).link == "identity"
+        target = finite("float64", 1e300) if identity else st.floats(0.0, 1.0)
+        return st.integers(1, 6).flatmap(lambda n: st.tuples(
+            st.just(loss), xps.arrays(float64, (n, 2), elements=finite("float64", 1e300)),
+            xps.arrays(float64, (n, 2), elements=target)))
+
+    def check(drawn):
+        loss, Z, T = drawn
+        value = networks[loss].evaluate(Z, T)
+        assert isinstance(value, float) and not np.isnan(value)
+
+    run_property(check, st.sampled_from(LOSS_NAMES).flatmap(case))

@@ -25,6 +25,11 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch):
         # what each example promises, checked right after it runs
         if "net.backward(" in block:
             assert len(namespace["grads"]) == len(namespace["net"].parameters)
+        if "bpnn.load(" in block:
+            np = namespace["np"]
+            np.testing.assert_array_equal(namespace["same"].predict(namespace["X"]),
+                                          namespace["net"].predict(namespace["X"]))
+            assert (tmp_path / "run.ckpt").exists()
         if "EarlyStopping(" in block:
             history, stop = namespace["history"], namespace["stop"]
             assert stop.best == min(history["val_loss"])

@@ -86,16 +86,12 @@ def restore_checkpoint(path, network, optimizer, callbacks, history, settings,
     if not isinstance(training, dict):
         raise ModelFileError(f"{path}: the checkpoint holds no training state")
     saved = network_from(path, content, arrays, backend="numpy")
-    if network.built:
-        if network_config(network)["layers"] != content["network"]["layers"] or \
-                network.dtype_name != content["network"]["dtype"]:
-            raise ValueError(f"{path} is a checkpoint of another network: "
-                             f"{saved!r}")
-        network.set_weights(saved.get_weights())
-    else:
-        if network_config(network)["layers"] != content["network"]["layers"]:
-            raise ValueError(f"{path} is a checkpoint of another network: {saved!r}")
-        network.build(dtype=content["network"]["dtype"], weights=saved.get_weights())
+    network.build()
+    if network_config(network)["layers"] != content["network"]["layers"] or \
+            network.dtype_name != saved.dtype_name:
+        raise ValueError(f"{path} is a checkpoint of another network: {saved!r}; this fit "
+                         f"trains {network!r}")
+    network.set_weights(saved.get_weights())
     _check_settings(path, training.get("settings"), settings)
     try:
         network.rng.state = training["rng"]

@@ -14,6 +14,9 @@ class GradientMonitor(Callback):
     epoch, on ``(X, y)`` (e.g. a few hundred training rows: each record is one
     forward and backward pass).
 
+    A resumed run (``fit(resume=...)``) starts its records afresh: they are
+    a view of the run, not part of its state.
+
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features)

@@ -143,6 +143,16 @@ class Backend:
     def synchronize(self):
         """Wait until every queued operation on :attr:`device` has finished."""
 
+    def free_memory(self):
+        """Free bytes on a GPU device, or ``None`` for the host (where streamed data
+        stays streamed: memory there is the process's own)."""
+        return None
+
+    def upload(self, host, dtype=None):
+        """Move a host batch to the device for training; adapters of asynchronous devices
+        overlap the copy with the computation (see the CuPy adapter)."""
+        return self.asarray(host, dtype=dtype)
+
     def errstate(self):
         """A context in which the library's floating-point warnings are silent.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Backend
 
 
@@ -13,6 +15,8 @@ class CupyBackend(Backend):
     asynchronous = True
 
     _probed = None  # the first probe's answer: touching the driver is not free
+    _copy_stream = None  # created on the first upload
+    _next_slot = 0
 
     @classmethod
     def availability(cls):
@@ -58,6 +62,42 @@ class CupyBackend(Backend):
 
     def synchronize(self):
         self.device.synchronize()
+
+    def free_memory(self):
+        with self.device:
+            return int(self._cupy.cuda.runtime.memGetInfo()[0])
+
+    def upload(self, host, dtype=None):
+        """Copy a host batch to the GPU on a separate stream, through pinned memory.
+
+        The batch is copied into one of two page-locked host buffers, sent with
+        an asynchronous copy on the adapter's copy stream, and the current
+        stream waits for that copy (an event) before using the array: the
+        next batch's copy overlaps this batch's kernels.  A buffer is reused
+        only after its previous copy has finished.
+        """
+        cupy = self._cupy
+        host = np.ascontiguousarray(host, dtype=None if dtype is None else
+                                    np.dtype(cupy.dtype(dtype).name))
+        with self.device:
+            if self._copy_stream is None:
+                self._copy_stream = cupy.cuda.Stream(non_blocking=True)
+                self._pinned = [None, None]
+                self._pinned_done = [None, None]
+            slot = self._next_slot = 1 - self._next_slot
+            if self._pinned_done[slot] is not None:
+                self._pinned_done[slot].synchronize()
+            if self._pinned[slot] is None or self._pinned[slot].size < host.nbytes:
+                self._pinned[slot] = cupy.cuda.alloc_pinned_memory(max(host.nbytes, 1 << 20))
+            staging = np.frombuffer(self._pinned[slot], dtype=host.dtype,
+                                    count=host.size).reshape(host.shape)
+            np.copyto(staging, host)
+            device = cupy.empty(host.shape, dtype=host.dtype)
+            device.set(staging, stream=self._copy_stream)
+            done = self._copy_stream.record()
+            self._pinned_done[slot] = done
+            cupy.cuda.get_current_stream().wait_event(done)
+        return device
 
     def describe(self):
         cupy = self._cupy

@@ -40,6 +40,10 @@ class HostRandom:
         """A permutation of ``range(n)`` as a device array of the default integer dtype."""
         return self.backend.asarray(self.generator.permutation(n))
 
+    def host_permutation(self, n):
+        """The same draw as :meth:`permutation`, left on the host (to index files)."""
+        return self.generator.permutation(n)
+
     @property
     def state(self):
         """The bit generator's state (a plain dict), for checkpoints."""

@@ -50,6 +50,11 @@ class TorchBackend(Backend):
         host = x.detach().cpu().numpy()
         return host.copy() if copy and x.device.type == "cpu" else host
 
+    def free_memory(self):
+        if self.device.type != "cuda":
+            return None
+        return int(self._torch.cuda.mem_get_info(self.device)[0])
+
     def synchronize(self):
         if self.device.type == "cuda":
             self._torch.cuda.synchronize(self.device)

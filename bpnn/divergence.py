@@ -69,8 +69,8 @@ class Snapshot:
                                   [xp.asarray(array, copy=True) for array in self.state])
 
 
-def locate(network, xp, Xe, Te, bounds, l2, optimizer):
-    """Replay an epoch from its start, one checked step at a time.
+def locate(network, xp, batches, l2, optimizer):
+    """Replay an epoch's ``batches`` from its start, one checked step at a time.
 
     Returns ``(step, what)`` for the first step whose loss is not finite or
     whose update makes a weight non-finite, the network left with the
@@ -78,8 +78,8 @@ def locate(network, xp, Xe, Te, bounds, l2, optimizer):
     """
     params = network.parameters
     before = network.copy_parameters()
-    for step, (start, stop) in enumerate(bounds):
-        loss, grads = network.loss_and_gradients(xp, Xe[start:stop, ...], Te[start:stop, ...], l2)
+    for step, (Xb, Tb) in enumerate(batches):
+        loss, grads = network.loss_and_gradients(xp, Xb, Tb, l2)
         value = float(loss)
         if not math.isfinite(value):
             return step, f"the loss became {value}"

@@ -6,6 +6,7 @@ import math
 import os
 
 from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
+from .data import epochs_for
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
 from .validation import non_negative_float, positive_int
@@ -20,7 +21,7 @@ __all__ = ["DivergenceError", "fit"]
 
 def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True, l2=0.0,
         validation_data=None, callbacks=(), verbose=0, checkpoint=None, checkpoint_every=1,
-        resume=None, on_divergence="raise"):
+        resume=None, on_divergence="raise", memory_budget=None):
     """Train ``network`` on ``(X, T)``.
 
     Each epoch draws a permutation of the samples from the network's seeded
@@ -30,8 +31,14 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     Parameters
     ----------
     network : Network
-    X : array_like, shape (n_samples, n_features)
-    T : array_like, shape (n_samples, n_outputs) or (n_samples,)
+    X : array_like, shape (n_samples, n_features); or a data source
+        An array of any backend's library; or, for data larger than memory, a
+        NumPy memory map, a ``.npy`` file, or a folder of ``.npy`` shards (rows
+        in file-name order), read batch by batch from the host in the same
+        order as an array would be (see :mod:`bpnn.data`); or a function
+        returning an iterator of ``(X, T)`` batches, called once per epoch
+        (then ``T`` is ``None`` and the iterator sets the order).
+    T : array_like, shape (n_samples, n_outputs) or (n_samples,); or a data source
         Targets; one-hot rows for cross-entropy.
     epochs : int, default 1
         The epoch count of the whole run (a resumed run continues up to it).
@@ -64,6 +71,10 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         if that file exists, else start afresh).  The data and the settings
         other than ``epochs`` must be the same; the callbacks too, in order.
         On NumPy the result is bit-identical to a run never interrupted.
+    memory_budget : int, optional
+        Bytes of GPU memory streamed data may take to be moved there once
+        (default: half the free device memory); larger data stays streamed.
+        On the CPU, files and memory maps are always streamed.
     on_divergence : {"raise", "reduce_lr"}, default "raise"
         When a loss or weight becomes NaN or infinite: raise
         :class:`DivergenceError` naming the epoch and step (the network keeps
@@ -114,16 +125,25 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
             raise ValueError(f"cannot write the checkpoint {os.fspath(checkpoint)!r}: the "
                              f"folder {folder!r} does not exist")
 
-    X, T = network._data(X, T)
+    if memory_budget is not None:
+        memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)
+    data = epochs_for(network, X, T, batch_size, memory_budget)
+    try:
+        return _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_data,
+                    callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence)
+    finally:
+        data.close()
+
+
+def _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_data, callbacks,
+         verbose, checkpoint, checkpoint_every, resume, on_divergence):
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, T_val)")
         validation = network._data(*validation_data)
-    n = X.shape[0]
-    step = n if batch_size is None else min(batch_size, n)
-    # (start, stop) of every batch; stops stay in bounds (the standard leaves others undefined)
-    bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
+    n = data.n_samples
+    steps = None if data.bounds is None else len(data.bounds)
 
     history = History()
     shown = {1: ProgressBar, 2: EpochLogger}.get(verbose)
@@ -135,14 +155,14 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     for callback in [*callbacks, *shown, history]:
         callback.set_model(network)
     settings = {"batch_size": batch_size, "shuffle": bool(shuffle), "l2": l2, "samples": n,
-                "steps": len(bounds)}
+                "steps": steps}
     start_epoch, stopped = 0, False
     if resume is not None:
         from .files.checkpoint import restore_checkpoint
 
         start_epoch, stopped = restore_checkpoint(resume, network, optimizer, callbacks, history,
                                                   settings)
-    run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": len(bounds), "samples": n,
+    run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": steps, "samples": n,
            "batch_size": batch_size, "validation": validation is not None, "verbose": verbose}
     # History last: it records what every other callback added to the logs.
     everyone = [*callbacks, *shown, history]
@@ -162,7 +182,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
                 callback.on_train_begin({})
         if not stopped:
             with network.backend.errstate():  # NaN and inf are checked for, not warned about
-                _epochs(network, optimizer, X, T, bounds, range(start_epoch, epochs), shuffle, l2,
+                _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, l2,
                         everyone, validation, on_divergence, saver, checkpoint_every)
         for callback in everyone:
             callback.on_train_end({})
@@ -172,11 +192,10 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     return history
 
 
-def _epochs(network, optimizer, X, T, bounds, epochs, shuffle, l2, callbacks, validation,
+def _epochs(network, optimizer, data, epochs, shuffle, l2, callbacks, validation,
             on_divergence, saver, checkpoint_every):
-    """The epoch loop of :func:`fit`, on validated device arrays."""
+    """The epoch loop of :func:`fit`."""
     xp = network.backend.xp
-    n = X.shape[0]
     params = network.parameters
     per_batch = [callback for callback in callbacks if overrides(callback, "on_batch_end")]
     # The state at the start of the epoch, to go back to if it diverges;
@@ -187,18 +206,14 @@ def _epochs(network, optimizer, X, T, bounds, epochs, shuffle, l2, callbacks, va
         snapshot.take()
         for callback in callbacks:
             callback.on_epoch_begin(epoch, {})
-        if shuffle:
-            order = network.rng.permutation(n)
-            Xe, Te = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
-        else:
-            Xe, Te = X, T
+        batches = data.epoch(shuffle)  # the same batches each time it is called
         while True:
             lr = optimizer.lr
-            total = _steps(network, optimizer, xp, Xe, Te, bounds, l2, per_batch)
-            epoch_loss = float(total) / n
+            total, seen = _steps(network, optimizer, xp, batches(), l2, per_batch)
+            epoch_loss = float(total) / seen
             if math.isfinite(epoch_loss) and all_finite(xp, params):
                 break
-            _diverged(network, optimizer, xp, Xe, Te, bounds, l2, epoch, snapshot, on_divergence)
+            _diverged(network, optimizer, xp, batches, l2, epoch, snapshot, on_divergence)
         logs = {"loss": epoch_loss}
         if validation is not None:
             logs["val_loss"] = float(network.loss_value(xp, *validation, l2))
@@ -212,27 +227,33 @@ def _epochs(network, optimizer, X, T, bounds, epochs, shuffle, l2, callbacks, va
             break
 
 
-def _steps(network, optimizer, xp, Xe, Te, bounds, l2, per_batch):
-    """One pass over the batches; the loss summed over the samples, on the device."""
+def _steps(network, optimizer, xp, batches, l2, per_batch):
+    """One pass over the batches: the loss summed over the samples (on the device) and
+    the number of samples."""
     params = network.parameters
     loss_and_gradients = network.loss_and_gradients
     update = optimizer.step
     total = 0.0
-    for batch, (start, stop) in enumerate(bounds):
-        loss, grads = loss_and_gradients(xp, Xe[start:stop, ...], Te[start:stop, ...], l2)
+    seen = 0
+    for batch, (Xb, Tb) in enumerate(batches):
+        loss, grads = loss_and_gradients(xp, Xb, Tb, l2)
         update(xp, params, grads)
-        total = total + loss * (stop - start)  # stays on the device until the epoch ends
+        size = Xb.shape[0]
+        seen += size
+        total = total + loss * size  # stays on the device until the epoch ends
         if per_batch:
-            logs = {"size": stop - start, "loss": total / stop}
+            logs = {"size": size, "loss": total / seen}
             for callback in per_batch:
                 callback.on_batch_end(batch, logs)
-    return total
+    if not seen:
+        raise ValueError("the epoch had no data (the batch iterator yielded nothing)")
+    return total, seen
 
 
-def _diverged(network, optimizer, xp, Xe, Te, bounds, l2, epoch, snapshot, on_divergence):
+def _diverged(network, optimizer, xp, batches, l2, epoch, snapshot, on_divergence):
     """Find the failing step; then raise, or cut the learning rate for a retry."""
     snapshot.restore()
-    found = locate(network, xp, Xe, Te, bounds, l2, optimizer)
+    found = locate(network, xp, batches(), l2, optimizer)
     step, what = found if found is not None else (None, "the loss or a weight became NaN or "
                                                         "infinite")
     where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")

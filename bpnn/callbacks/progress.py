@@ -41,9 +41,10 @@ class ProgressBar(Callback):
 
         params = self.params
         self._epochs, self._steps = params["epochs"], params["steps"]
-        self.bar = tqdm(total=self._epochs * self._steps, unit="batch", leave=self.leave,
-                        file=self.file, dynamic_ncols=True,
-                        initial=params.get("initial_epoch", 0) * self._steps)
+        steps = self._steps  # None for a batch iterator: the bar counts without a total
+        self.bar = tqdm(total=None if steps is None else self._epochs * steps, unit="batch",
+                        leave=self.leave, file=self.file, dynamic_ncols=True,
+                        initial=0 if steps is None else params.get("initial_epoch", 0) * steps)
         self._last = {}
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -55,7 +56,8 @@ class ProgressBar(Callback):
             running = {"loss": float(logs["loss"])}
             if "val_loss" in self._last:
                 running["val_loss"] = self._last["val_loss"]
-            self.bar.set_postfix_str(f"batch {batch + 1}/{self._steps}, {_figures(running)}")
+            of = "" if self._steps is None else f"/{self._steps}"
+            self.bar.set_postfix_str(f"batch {batch + 1}{of}, {_figures(running)}")
 
     def on_epoch_end(self, epoch, logs=None):
         self._last = dict(logs or {})

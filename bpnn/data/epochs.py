@@ -1,0 +1,133 @@
+"""What one epoch trains on: a factory of device batches, for arrays and streams alike.
+
+Every provider draws the epoch's order from the network's seeded host stream
+in the same way, so the same data as an array, a ``.npy`` file or a memory
+map gives the same run.
+"""
+
+from __future__ import annotations
+
+from .stream import IteratorStream, RowStream
+
+
+def batch_bounds(n, batch_size):
+    """``(start, stop)`` of every batch; stops stay in bounds (the standard leaves
+    out-of-range slices undefined)."""
+    step = n if batch_size is None else min(batch_size, n)
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+class ArrayEpochs:
+    """Data already on the device: each epoch permutes it once and slices batches."""
+
+    def __init__(self, network, X, T, batch_size):
+        self.network, self.X, self.T = network, X, T
+        self.n_samples = X.shape[0]
+        self.bounds = batch_bounds(self.n_samples, batch_size)
+
+    def epoch(self, shuffle):
+        X, T, xp = self.X, self.T, self.network.backend.xp
+        if shuffle:
+            order = self.network.rng.permutation(self.n_samples)
+            X, T = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
+        bounds = self.bounds
+        return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
+
+    def close(self):
+        pass
+
+
+class StreamEpochs:
+    """Rows read from files or memory maps on the host, batch by batch.
+
+    Rows are checked for NaN and infinity on the host (with their row number
+    in the whole data) and sent with the backend's ``upload``, which on CuPy
+    overlaps the copy with the computation.
+    """
+
+    def __init__(self, network, stream, batch_size):
+        self.network, self.stream = network, stream
+        self.n_samples = stream.n_samples
+        self.bounds = batch_bounds(self.n_samples, batch_size)
+        network._data(*stream.first_rows(2))  # build the network; check widths and dtype
+
+    def to_device(self, Xb, Tb):
+        backend, dtype = self.network.backend, self.network.dtype
+        return backend.upload(Xb, dtype), backend.upload(Tb, dtype)
+
+    def epoch(self, shuffle):
+        rng = self.network.rng
+        order = rng.host_permutation(self.n_samples) if shuffle else range(self.n_samples)
+        return self.stream.batches(order, self.bounds, self.to_device)
+
+    def nbytes(self):
+        """The bytes X and T take on the device in the model's dtype."""
+        itemsize = 4 if self.network.dtype_name == "float32" else 8
+        columns = self.stream.X.shape[1] + self.stream.T.shape[1]
+        return self.n_samples * columns * itemsize
+
+    def preloaded(self, chunk=65536):
+        """The whole data moved to the device once, read in chunks of rows (the host
+        never holds more than a chunk), as :class:`ArrayEpochs`."""
+        network = self.network
+        xp, backend, dtype = network.backend.xp, network.backend, network.dtype
+        n = self.n_samples
+        X = xp.empty((n, self.stream.X.shape[1]), dtype=dtype, device=backend.device)
+        T = xp.empty((n, self.stream.T.shape[1]), dtype=dtype, device=backend.device)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            Xb, Tb = self.stream.host_batch(range(start, stop))
+            X[start:stop, ...] = backend.upload(Xb, dtype)
+            T[start:stop, ...] = backend.upload(Tb, dtype)
+        data = ArrayEpochs.__new__(ArrayEpochs)
+        data.network, data.X, data.T = network, X, T
+        data.n_samples, data.bounds = n, self.bounds
+        return data
+
+    def close(self):
+        self.stream.close()
+
+
+class IteratorEpochs:
+    """Batches from a user iterator; the order is the iterator's."""
+
+    bounds = None
+    n_samples = None
+
+    def __init__(self, network, stream):
+        self.network, self.stream = network, stream
+        network._data(*stream.first())  # build the network; check widths and dtype
+
+    def epoch(self, shuffle):
+        return self.stream.batches(self.network._data)
+
+    def close(self):
+        pass
+
+
+def epochs_for(network, X, T, batch_size, memory_budget=None):
+    """The provider for ``fit(X, T)``: arrays, files and memory maps, or batch iterators.
+
+    Files and memory maps are streamed from the host; on a GPU, when they take
+    at most ``memory_budget`` bytes there (default: half the free device
+    memory), they are moved to the device once instead.
+    """
+    from .stream import is_stream
+
+    if not is_stream(X):
+        X, T = network._data(X, T)
+        return ArrayEpochs(network, X, T, batch_size)
+    if callable(X) or hasattr(X, "__next__"):
+        if T is not None:
+            raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
+                             "(X, T) pairs)")
+        return IteratorEpochs(network, IteratorStream(X))
+    data = StreamEpochs(network, RowStream(X, T), batch_size)
+    free = network.backend.free_memory()
+    if free is not None:
+        budget = free // 2 if memory_budget is None else memory_budget
+        if data.nbytes() <= budget:
+            preloaded = data.preloaded()
+            data.close()
+            return preloaded
+    return data

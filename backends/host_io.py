@@ -144,7 +144,10 @@ def npy_rows(path):
 
 def open_rows(data):
     """A :class:`RowSource` for a path (``.npy`` file or folder of them), a NumPy memory
-    map, or ``None`` when ``data`` is not one of those (an ordinary array)."""
+    map or a row source itself, or ``None`` when ``data`` is none of those (an ordinary
+    array)."""
+    if isinstance(data, RowSource):
+        return data
     if isinstance(data, (str, os.PathLike)):
         path = pathlib.Path(data)
         if path.is_dir():

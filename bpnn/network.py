@@ -90,7 +90,7 @@ class Network:
         """Whether the backend is chosen and the parameters exist."""
         return self.backend is not None
 
-    def build(self, backend=None, dtype=None, like=None, weights=None):
+    def build(self, backend=None, dtype=None, like=None, weights=None, buffers=None):
         """Choose the backend and dtype and draw the initial parameters.
 
         Called by the first :meth:`forward` or :meth:`fit`; call it yourself
@@ -109,6 +109,9 @@ class Network:
             The parameters, in :attr:`parameters` order, instead of random
             ones (how a saved model is loaded); their shapes are checked
             before anything is allocated.
+        buffers : sequence of arrays, optional
+            With ``weights``: the layers' fixed buffers (a standardization's
+            statistics), layer by layer.
         """
         if self.built:
             return self
@@ -132,11 +135,16 @@ class Network:
         self.dtype = self.backend.dtype(name)
         self.rng = self.backend.random(self.seed)
         if weights is not None:
-            arrays = iter(weights)
+            arrays, fixed = iter(weights), iter(buffers or [])
             xp = self.backend.xp
-            for layer in self.layers:  # copies: the network's buffers are its own, and writable
-                layer.params = [xp.asarray(self.backend.asarray(next(arrays), dtype=self.dtype),
-                                           copy=True) for _ in layer.param_names]
+
+            def own(array):  # a copy: the network's arrays are its own, and writable
+                return xp.asarray(self.backend.asarray(array, dtype=self.dtype), copy=True)
+
+            for layer in self.layers:
+                layer.params = [own(next(arrays)) for _ in layer.param_names]
+                if layer.buffer_names:
+                    layer.buffers = [own(next(fixed)) for _ in layer.buffer_names]
             return self
         for index, layer in enumerate(self.layers):
             following = self.layers[index + 1] if index + 1 < len(self.layers) else None

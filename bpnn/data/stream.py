@@ -20,7 +20,7 @@ import itertools
 import queue
 import threading
 
-from ..backends.host_io import ArrayRows, first_non_finite, open_rows
+from ..backends.host_io import ArrayRows, RowSource, first_non_finite, open_rows
 
 
 def is_stream(X):
@@ -33,7 +33,8 @@ def is_stream(X):
 
 
 def _is_path_or_map(X):
-    return isinstance(X, str) or hasattr(X, "__fspath__") or type(X).__name__ == "memmap"
+    return isinstance(X, (str, RowSource)) or hasattr(X, "__fspath__") or \
+        type(X).__name__ == "memmap"
 
 
 class RowStream:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .._version import __version__
-from ..layers import RBF, Activation, Dense
+from ..layers import RBF, Activation, Dense, Standardize
 from ..losses import get_loss
 from ..network import Network
 from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
@@ -23,6 +23,7 @@ LAYER_TYPES = {
     "Dense": (Dense, {"n_in": int, "n_out": int}),
     "RBF": (RBF, {"n_in": int, "n_centres": int, "centre_range": float, "width": float}),
     "Activation": (Activation, None),  # "activation" (a name) and float hyper-parameters
+    "Standardize": (Standardize, {"n_features": int}),
 }
 #: The widest layer a file may declare.
 MAX_WIDTH = 2 ** 31
@@ -48,8 +49,9 @@ def parameter_arrays(network, prefix="layers"):
     """``{"layers.<i>.<name>": host array}`` for every parameter of a built network."""
     arrays = {}
     for index, layer in enumerate(network.layers):
-        for name, param in zip(layer.param_names, layer.params):
-            arrays[f"{prefix}.{index}.{name}"] = network.backend.to_numpy(param, copy=True)
+        names = layer.param_names + layer.buffer_names
+        for name, array in zip(names, [*layer.params, *layer.buffers]):
+            arrays[f"{prefix}.{index}.{name}"] = network.backend.to_numpy(array, copy=True)
     return arrays
 
 
@@ -60,8 +62,12 @@ def check_finite(arrays, what):
             raise ValueError(f"refusing to save {what}: {name} holds NaN or infinity")
 
 
-def save_model(network, path):
+def save_model(network, path, extra=None):
     """Write ``network`` to ``path`` (atomically; see :mod:`bpnn.files`).
+
+    ``extra`` is JSON-able content stored beside the network (what ``bpnn
+    train`` knows about the table: task, columns, classes, target scaling);
+    :func:`read_model` returns it.
 
     Raises
     ------
@@ -74,6 +80,8 @@ def save_model(network, path):
     arrays = parameter_arrays(network)
     check_finite(arrays, "the model")
     content = {"network": network_config(network), "bpnn_version": __version__}
+    if extra is not None:
+        content["extra"] = extra
     write_atomic(path, encode("model", content, arrays))
 
 
@@ -99,8 +107,15 @@ def load_model(path, backend=None, dtype=None, max_bytes=MAX_FILE_BYTES):
     ModelFileError
         A file that is not a sound bpnn model; the message says what is wrong.
     """
+    return read_model(path, backend, dtype, max_bytes)[0]
+
+
+def read_model(path, backend=None, dtype=None, max_bytes=MAX_FILE_BYTES):
+    """``(network, extra)``: :func:`load_model` and the ``extra`` content saved with it
+    (``None`` if none)."""
     content, arrays = read(path, ("model", "checkpoint"), max_bytes=max_bytes)
-    return network_from(path, content, arrays, backend=backend, dtype=dtype)
+    network = network_from(path, content, arrays, backend=backend, dtype=dtype)
+    return network, content.get("extra")
 
 
 def network_from(path, content, arrays, backend=None, dtype=None, prefix="layers"):
@@ -124,10 +139,12 @@ def network_from(path, content, arrays, backend=None, dtype=None, prefix="layers
                           seed=seed)
     except ValueError as error:
         raise ModelFileError(f"{path}: {error}") from None
-    weights = []
+    weights, buffers = [], []
     expected = set()
     for index, layer in enumerate(layers):
-        for name, shape in zip(layer.param_names, layer.param_shapes()):
+        names = layer.param_names + layer.buffer_names
+        shapes = layer.param_shapes() + layer.buffer_shapes()
+        for position, (name, shape) in enumerate(zip(names, shapes)):
             key = f"{prefix}.{index}.{name}"
             expected.add(key)
             array = arrays.get(key)
@@ -139,11 +156,11 @@ def network_from(path, content, arrays, backend=None, dtype=None, prefix="layers
             if str(array.dtype) != saved_dtype:
                 raise ModelFileError(f"{path}: the array {key} is {array.dtype}, the network "
                                      f"is {saved_dtype}")
-            weights.append(array)
-    extra = sorted(key for key in arrays if key.startswith(f"{prefix}.") and key not in expected)
-    if extra:
-        raise ModelFileError(f"{path}: arrays the config does not describe: {extra[:5]}")
-    network.build(weights=weights)
+            (weights if position < len(layer.param_names) else buffers).append(array)
+    unknown = sorted(key for key in arrays if key.startswith(f"{prefix}.") and key not in expected)
+    if unknown:
+        raise ModelFileError(f"{path}: arrays the config does not describe: {unknown[:5]}")
+    network.build(weights=weights, buffers=buffers)
     return network
 
 

@@ -26,12 +26,15 @@ class Layer(Configurable):
     param_names: tuple = ()
     #: The parameters an L2 penalty applies to (weights, not biases).
     penalized: tuple = ()
+    #: Arrays saved with the model but never trained (a standardization's statistics).
+    buffer_names: tuple = ()
 
     n_in = None
     n_out = None
 
     def __init__(self):
         self.params = []
+        self.buffers = []
 
     @property
     def built(self):
@@ -51,6 +54,10 @@ class Layer(Configurable):
 
     def param_shapes(self):
         """The shape of every parameter, in :attr:`param_names` order (known before build)."""
+        return []
+
+    def buffer_shapes(self):
+        """The shape of every buffer, in :attr:`buffer_names` order."""
         return []
 
     def output_width(self, n_in):

@@ -1,0 +1,367 @@
+"""Reading tables for the command line: CSV, Parquet, ``.npy``/``.npz`` and shard folders.
+
+A :class:`Table` gives the feature columns as a row source (streamed from
+``.npy`` files, in memory for the others) and the target column in memory,
+with the checks a shell user needs: a missing file, an unknown column,
+non-numeric or missing values and NaN are :class:`DataError` naming the file,
+the column and the line (or row).
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+
+import numpy as np
+
+from .host_io import ArrayRows, RowSource, ShardRows, first_non_finite, npy_rows
+
+#: The most classes a numeric target may have to be taken as labels by ``task="auto"``.
+MAX_AUTO_CLASSES = 20
+_CHUNK = 65536
+
+
+class DataError(ValueError):
+    """Data a command cannot use; the message names the file, column and row."""
+
+
+class ColumnRows(RowSource):
+    """Some columns of another row source."""
+
+    def __init__(self, source, columns):
+        self.source, self.columns = source, list(columns)
+        self.shape = (source.shape[0], len(self.columns))
+        self.dtype_name = source.dtype_name
+        self.where = source.where
+
+    def take(self, indices):
+        return self.source.take(indices)[:, self.columns]
+
+    def close(self):
+        self.source.close()
+
+
+class SubsetRows(RowSource):
+    """The rows ``rows`` of another source, renumbered from 0 (a train/validation split)."""
+
+    def __init__(self, source, rows):
+        self.source, self.rows = source, np.asarray(rows, dtype=np.int64)
+        self.shape = (len(self.rows), source.shape[1])
+        self.dtype_name = source.dtype_name
+        self.where = source.where
+
+    def take(self, indices):
+        return self.source.take(self.rows[np.asarray(indices, dtype=np.int64)])
+
+    def close(self):
+        self.source.close()
+
+
+class Table:
+    """Feature columns (``X``, a row source), their ``features`` names, and the ``target``.
+
+    Attributes
+    ----------
+    X : RowSource
+    features : list of str
+    y : numpy.ndarray or None
+        The target column's values as read (numbers, or strings for labels).
+    target : str or None
+    where : str
+    """
+
+    def __init__(self, X, features, y, target, where):
+        self.X, self.features, self.y, self.target, self.where = X, features, y, target, where
+
+    @property
+    def n_rows(self):
+        return self.X.shape[0]
+
+    def check_finite(self):
+        """Raise :class:`DataError` at the first NaN or infinity among the features."""
+        for start in range(0, self.n_rows, _CHUNK):
+            block = self.X.take(np.arange(start, min(start + _CHUNK, self.n_rows)))
+            bad = first_non_finite(block)
+            if bad is not None:
+                row, column = bad
+                raise DataError(f"{self.where}: column {self.features[column]!r} has NaN or "
+                                f"infinity at row {start + row + 1} (of the data, 1-based)")
+
+    @property
+    def in_memory(self):
+        """Whether the features are an in-memory array (not streamed from files)."""
+        source = self.X.source if isinstance(self.X, ColumnRows) else self.X
+        return isinstance(source, ArrayRows)
+
+    def split(self, fraction, seed):
+        """``(train rows, validation rows)``: a seeded random split of the row numbers."""
+        order = np.random.default_rng(seed).permutation(self.n_rows)
+        n_val = int(round(fraction * self.n_rows))
+        if fraction > 0 and not 0 < n_val < self.n_rows:
+            raise DataError(f"{self.where}: a validation fraction of {fraction} leaves "
+                            f"{n_val} of {self.n_rows} rows for validation")
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def features_of(self, rows):
+        """The feature rows ``rows``: in memory, or a row source over the file (streamed)."""
+        if self.in_memory:
+            return self.X.take(rows)
+        return SubsetRows(self.X, rows)
+
+    def close(self):
+        self.X.close()
+
+
+def column_stats(source):
+    """Per-column mean and standard deviation of a row source, read in chunks (a
+    constant column gets a scale of 1)."""
+    n, total, squares = 0, 0.0, 0.0
+    for start in range(0, source.shape[0], _CHUNK):
+        block = source.take(np.arange(start, min(start + _CHUNK, source.shape[0])))
+        block = block.astype(np.float64)
+        n += len(block)
+        total = total + block.sum(axis=0)
+        squares = squares + (block * block).sum(axis=0)
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
+    return mean.tolist(), [value if value > 0 else 1.0 for value in std.tolist()]
+
+
+def standardized(values):
+    """``(values - mean) / std`` as one column, with the mean and std (1 for a constant)."""
+    mean, std = float(values.mean()), float(values.std())
+    std = std if std > 0 else 1.0
+    return ((values - mean) / std).reshape(-1, 1), mean, std
+
+
+def rows_of(source):
+    """Every row of a row source as one host array (for in-memory use)."""
+    return source.take(np.arange(source.shape[0]))
+
+
+def infer_task(y):
+    """``"classification"`` for labels (text, booleans, or at most 20 distinct integers),
+    else ``"regression"``."""
+    if y.dtype.kind in "OUSb":
+        return "classification"
+    values = np.unique(y)
+    if np.all(np.mod(values, 1) == 0) and len(values) <= MAX_AUTO_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def classes_of(y):
+    """The sorted distinct labels, as JSON-able Python values."""
+    return [value.item() if hasattr(value, "item") else value for value in np.unique(y)]
+
+
+def encode_labels(y, classes, where):
+    """One-hot rows of ``y`` over ``classes``; a label not among them is a DataError."""
+    lookup = {str(label): index for index, label in enumerate(classes)}
+    keys = [str(value.item() if hasattr(value, "item") else value) for value in y]
+    unknown = sorted({key for key in keys if key not in lookup})
+    if unknown:
+        raise DataError(f"{where}: labels not seen in training: {unknown[:5]} (the model knows "
+                        f"{[str(c) for c in classes]})")
+    one_hot = np.zeros((len(keys), len(classes)))
+    one_hot[np.arange(len(keys)), [lookup[key] for key in keys]] = 1.0
+    return one_hot
+
+
+def numeric_target(y, where, target):
+    """The target as float64 numbers, or a DataError naming the first bad row."""
+    try:
+        values = y.astype(np.float64)
+    except (TypeError, ValueError):
+        for row, value in enumerate(y):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise DataError(f"{where}: target column {target!r} has the non-numeric value "
+                                f"{str(value)!r} at row {row + 1}; use --task classification "
+                                "for labels") from None
+        raise
+    bad = first_non_finite(values.reshape(-1, 1))
+    if bad is not None:
+        raise DataError(f"{where}: target column {target!r} has NaN or infinity at row "
+                        f"{bad[0] + 1}")
+    return values
+
+
+def read_table(path, target=None, require_target=True):
+    """The :class:`Table` in ``path`` (CSV with a header row, Parquet, ``.npy``, ``.npz``,
+    or a folder of ``.npy`` shards).  ``target`` names the target column (a header name;
+    for arrays a column number, negative from the end); without ``require_target`` a
+    target the data lacks is no error (predictions of new rows)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".npy":
+        source = npy_rows(path) if not path.is_dir() else _shards(path)
+        return _array_table(source, target, str(path), require_target)
+    if suffix == ".npz":
+        return _npz_table(path, target, require_target)
+    if suffix in (".parquet", ".pq"):
+        return _parquet_table(path, target, require_target)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_table(path, target, require_target)
+    raise DataError(f"{path}: unknown data format {suffix!r}; bpnn reads .csv, .parquet, .npy, "
+                    ".npz and folders of .npy shards")
+
+
+def _shards(path):
+    shards = sorted(path.glob("*.npy"))
+    if not shards:
+        raise DataError(f"{path}: the folder holds no .npy shards")
+    try:
+        return ShardRows([npy_rows(shard) for shard in shards], where=str(path))
+    except ValueError as error:
+        raise DataError(str(error)) from None
+
+
+def _target_index(target, names, where, require_target):
+    if target is None:
+        if require_target:
+            raise DataError(f"{where}: name the target column with --target (columns: "
+                            f"{_listing(names)})")
+        return None
+    if target in names:
+        return names.index(target)
+    try:
+        index = int(target)
+    except ValueError:
+        index = None
+    if index is not None and -len(names) <= index < len(names):
+        return index % len(names)
+    if not require_target:  # an optional target that this data does not have
+        return None
+    raise DataError(f"{where}: no column {target!r}; the columns are {_listing(names)}")
+
+
+def _listing(names):
+    shown = ", ".join(repr(name) for name in names[:12])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+
+
+def _array_table(source, target, where, require_target):
+    if source.dtype_name not in ("float32", "float64") and not source.dtype_name.startswith(
+            ("int", "uint")):
+        raise DataError(f"{where}: expected numbers, got dtype {source.dtype_name}")
+    names = [str(index) for index in range(source.shape[1])]
+    index = _target_index(target, names, where, require_target)
+    if index is None:
+        return Table(source, names, None, None, where)
+    y = np.concatenate([source.take(np.arange(start, min(start + _CHUNK, source.shape[0])))
+                        [:, index] for start in range(0, source.shape[0], _CHUNK)])
+    features = [column for column in range(source.shape[1]) if column != index]
+    return Table(ColumnRows(source, features), [names[c] for c in features], y, names[index],
+                 where)
+
+
+def _npz_table(path, target, require_target):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path}: not a readable .npz file ({error})") from None
+    if "X" in arrays:
+        X = arrays["X"]
+        if X.ndim != 2 or X.dtype.kind not in "biuf":
+            raise DataError(f"{path}: X must be a 2-D array of numbers, got shape {X.shape}, "
+                            f"dtype {X.dtype}")
+        y = arrays.get("y")
+        if y is None and require_target:
+            raise DataError(f"{path}: the archive has X but no y")
+        names = [str(index) for index in range(X.shape[1])]
+        return Table(ArrayRows(X, where=str(path)), names, None if y is None else y.reshape(-1),
+                     "y" if y is not None else None, str(path))
+    if len(arrays) != 1:
+        raise DataError(f"{path}: expected arrays X and y, or a single 2-D array; found "
+                        f"{sorted(arrays)}")
+    (array,) = arrays.values()
+    if array.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array, got shape {array.shape}")
+    return _array_table(ArrayRows(array, where=str(path)), target, str(path), require_target)
+
+
+def _parquet_table(path, target, require_target):
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    try:
+        table = parquet.read_table(path)
+    except Exception as error:  # pyarrow raises its own error types
+        raise DataError(f"{path}: not a readable Parquet file ({error})") from None
+    names = list(table.column_names)
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in names}
+    return _columns_table(columns, names, target, str(path), require_target,
+                          lambda row: f"row {row + 1}")
+
+
+def _csv_table(path, target, require_target):
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(file, delimiter=delimiter)
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: the file is empty (a header row is needed)")
+        names = [name.strip() for name in header]
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(names):
+                raise DataError(f"{path}: line {line} has {len(row)} fields, the header has "
+                                f"{len(names)}")
+            rows.append(row)
+    if not rows:
+        raise DataError(f"{path}: no data rows under the header")
+    cells = np.array(rows, dtype=object)
+    columns = {name: cells[:, index] for index, name in enumerate(names)}
+    return _columns_table(columns, names, target, str(path), require_target,
+                          lambda row: f"line {row + 2}")
+
+
+def _columns_table(columns, names, target, where, require_target, locate):
+    index = _target_index(target, names, where, require_target)
+    target_name = None if index is None else names[index]
+    features = [name for name in names if name != target_name]
+    if not features:
+        raise DataError(f"{where}: no feature columns besides the target")
+    X = np.empty((len(columns[names[0]]), len(features)))
+    for position, name in enumerate(features):
+        X[:, position] = _numbers(columns[name], name, where, locate)
+    y = None
+    if target_name is not None:
+        y = columns[target_name]
+        if y.dtype == object:
+            y = np.array([cell.strip() if isinstance(cell, str) else cell for cell in y])
+            try:
+                y = y.astype(np.float64)
+            except ValueError:
+                pass  # text labels
+    return Table(ArrayRows(X, where=where), features, y, target_name, where)
+
+
+def _numbers(values, name, where, locate):
+    """A column as float64, or a DataError naming the first cell that is not a number."""
+    if values.dtype.kind in "biuf":
+        numbers = values.astype(np.float64)
+    else:
+        numbers = np.empty(len(values))
+        for row, cell in enumerate(values):
+            text = cell.strip() if isinstance(cell, str) else cell
+            if text in ("", None):
+                raise DataError(f"{where}: column {name!r} has a missing value at {locate(row)}")
+            try:
+                numbers[row] = float(text)
+            except (TypeError, ValueError):
+                raise DataError(f"{where}: column {name!r} has the non-numeric value {text!r} at "
+                                f"{locate(row)}") from None
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if len(bad):
+        what = "NaN" if np.isnan(numbers[bad[0]]) else "an infinite value"
+        raise DataError(f"{where}: column {name!r} has {what} at {locate(bad[0])}")
+    return numbers

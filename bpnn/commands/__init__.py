@@ -1,0 +1,6 @@
+"""The subcommands of ``bpnn``: demo, train, predict, evaluate, info."""
+
+from . import demo, info, predict, train
+
+#: The modules that add a subcommand, in the order ``bpnn --help`` lists them.
+COMMANDS = (demo, train, predict, info)

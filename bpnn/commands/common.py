@@ -1,0 +1,34 @@
+"""Pieces the commands share: argument types and how scores are printed."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_ints(text):
+    """``"64,32"`` -> ``[64, 32]`` (an argparse type)."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers like 64,32, got {text!r}")
+    return values
+
+
+def print_scores(scores, say=print):
+    """The scores of :meth:`TabularModel.evaluate`, one line (and the confusion matrix)."""
+    if "r2" in scores:
+        say(f"R² {scores['r2']:.4f}, RMSE {scores['rmse']:.6g}, MAE {scores['mae']:.6g} "
+            f"({scores['n']} rows)")
+        return
+    say(f"accuracy {scores['accuracy']:.4f}, log loss {scores['log_loss']:.6g} "
+        f"({scores['n']} rows)")
+    labels = [str(label) for label in scores["classes"]]
+    width = max(6, *(len(label) for label in labels))
+    counts = max((len(str(c)) for row in scores["confusion"] for c in row), default=1)
+    width = max(width, counts)
+    say("confusion matrix (rows: true, columns: predicted)")
+    say(" " * width + " " + " ".join(f"{label:>{width}}" for label in labels))
+    for label, row in zip(labels, scores["confusion"]):
+        say(f"{label:>{width}} " + " ".join(f"{count:>{width}}" for count in row))

@@ -1,0 +1,103 @@
+"""``bpnn predict MODEL DATA``: predictions of a trained model for a table, as CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+from ..backends.tables import ColumnRows, encode_labels, numeric_target, read_table
+from ..tabular import TabularModel
+from .common import print_scores
+
+
+def add_parser(commands):
+    predict = commands.add_parser("predict", help="predict a table with a trained model",
+                                  description="Write the model's predictions for each row of "
+                                              "DATA as CSV (to --out, or to the screen).")
+    predict.add_argument("model", help="a model file written by bpnn train")
+    predict.add_argument("data", help="the rows to predict (the target column may be there)")
+    predict.add_argument("--out", default=None, help="CSV file (default: standard output)")
+    predict.add_argument("--backend", default=None)
+    predict.set_defaults(run=run)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained model on a table",
+                                   description="R², RMSE and MAE (regression), or accuracy, "
+                                               "log loss and the confusion matrix "
+                                               "(classification) on DATA.")
+    evaluate.add_argument("model", help="a model file written by bpnn train")
+    evaluate.add_argument("data", help="rows with their true target")
+    evaluate.add_argument("--target", default=None,
+                          help="the target column (default: the one the model was trained on)")
+    evaluate.add_argument("--backend", default=None)
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def _model_and_table(args, require_target):
+    """The model, and DATA's table with the model's feature columns in the model's order.
+
+    For ``predict`` the target column may be in DATA or not; ``evaluate`` needs it.
+    """
+    model = TabularModel.load(args.model, backend=args.backend)
+    features, trained = model.info["features"], model.info.get("target")
+    if require_target:
+        table = read_table(args.data, getattr(args, "target", None) or trained)
+    else:  # the target column, where DATA has it, is set aside (and not parsed as a feature)
+        table = read_table(args.data, trained, require_target=False)
+        if table.target is not None and table.target.isdigit() and \
+                len(table.features) != len(features):  # an array's column number: a feature
+            table = read_table(args.data, None, require_target=False)
+    if table.features != features:
+        missing = [name for name in features if name not in table.features]
+        if missing or len(table.features) != len(features):
+            raise ValueError(f"{table.where}: the model takes the columns {_short(features)}; "
+                             + (f"missing {_short(missing)}" if missing else
+                                f"the data has {_short(table.features)}"))
+        order = [table.features.index(name) for name in features]  # same columns, reordered
+        table.X, table.features = ColumnRows(table.X, order), features
+    table.check_finite()
+    return model, table
+
+
+def _short(names):
+    return names if len(names) <= 10 else [*names[:10], f"... {len(names)} in all"]
+
+
+def run(args):
+    model, table = _model_and_table(args, require_target=False)
+    try:
+        out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+        try:
+            writer = csv.writer(out)
+            wrote_header = False
+            for header, row in model.predictions(table.X):
+                if not wrote_header:
+                    writer.writerow(header)
+                    wrote_header = True
+                writer.writerow([_cell(value) for value in row])
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        table.close()
+    if args.out:
+        print(f"{table.n_rows} predictions written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cell(value):
+    return repr(value) if isinstance(value, float) else value
+
+
+def run_evaluate(args):
+    model, table = _model_and_table(args, require_target=True)
+    try:
+        if model.task == "classification":
+            truth = encode_labels(table.y, model.info["classes"], table.where)
+        else:
+            truth = numeric_target(table.y, table.where, table.target)
+        print(f"bpnn evaluate {args.model} on {table.where}: ", end="")
+        print_scores(model.evaluate(table.X, truth))
+    finally:
+        table.close()
+    return 0
+

@@ -1,0 +1,144 @@
+"""``bpnn train DATA --target COL``: fit a network to a table and save it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..backends import get_backend
+from ..backends.host_io import ArrayRows, RowSource
+from ..backends.tables import (
+    classes_of,
+    column_stats,
+    encode_labels,
+    infer_task,
+    numeric_target,
+    read_table,
+    rows_of,
+    standardized,
+)
+from ..builders import mlp
+from ..layers import Standardize
+from ..network import Network
+from ..optimizers import get_optimizer
+from ..tabular import TabularModel
+from .common import print_scores, positive_ints
+
+
+def add_parser(commands):
+    train = commands.add_parser(
+        "train", help="train a network on a table and save it",
+        description="Train a multi-layer perceptron on a table (CSV with a header row, Parquet, "
+                    ".npy, .npz, or a folder of .npy shards) and save it with its "
+                    "standardization and labels.")
+    train.add_argument("data", help="the training data")
+    train.add_argument("--target", required=True,
+                       help="the target column (a header name; for arrays a column number)")
+    train.add_argument("--task", choices=["auto", "regression", "classification"], default="auto",
+                       help="auto: labels (text, or up to 20 distinct integers) mean "
+                            "classification")
+    train.add_argument("--hidden", type=positive_ints, default=[64, 64], metavar="N,N,...",
+                       help="hidden layer widths (default 64,64)")
+    train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
+    train.add_argument("--solver", choices=["adam", "sgd"], default="adam")
+    train.add_argument("--lr", type=float, default=None,
+                       help="learning rate (default 0.001 for adam, 0.01 for sgd)")
+    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--validation-fraction", type=float, default=0.1,
+                       help="rows held out to report the validation loss (default 0.1; 0 for none)")
+    train.add_argument("--backend", default=None, help="auto, numpy, cupy, torch, ...")
+    train.add_argument("--dtype", choices=["float32", "float64"], default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-standardize", action="store_true",
+                       help="train on the raw columns (and raw targets)")
+    train.add_argument("--out", default="model.bpnn", help="where to save the model")
+    train.add_argument("--checkpoint", default=None, help="write the training state there")
+    train.add_argument("--resume", default=None, help="continue from this checkpoint")
+    train.add_argument("--plot", metavar="FILE", default=None,
+                       help="save the learning curves there (needs matplotlib)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=run)
+
+
+def run(args):
+    from ..plot import check_path
+
+    if args.plot is not None:
+        check_path(args.plot)  # before training: a bad path must not cost the run
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot save the model to {args.out!r}: the folder {folder!r} does "
+                         "not exist")
+    if not 0.0 <= args.validation_fraction < 1.0:
+        raise ValueError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
+    backend = get_backend(args.backend)
+    table = read_table(args.data, args.target)
+    try:
+        return _train(args, backend, table)
+    finally:
+        table.close()
+
+
+def _train(args, backend, table):
+    say = print if not args.quiet else (lambda *a, **k: None)
+    table.check_finite()
+    task = infer_task(table.y) if args.task == "auto" else args.task
+    info = {"task": task, "features": table.features, "target": table.target}
+    values = None
+    if task == "classification":
+        info["classes"] = classes_of(table.y)
+        if len(info["classes"]) < 2:
+            raise ValueError(f"{table.where}: the target {table.target!r} has a single class "
+                             f"{info['classes']}; nothing to classify")
+        T = encode_labels(table.y, info["classes"], table.where)
+    else:
+        values = numeric_target(table.y, table.where, table.target)
+        T, info["y_mean"], info["y_scale"] = standardized(values)
+        if args.no_standardize:
+            T, info["y_mean"], info["y_scale"] = values.reshape(-1, 1), 0.0, 1.0
+    train_rows, val_rows = table.split(args.validation_fraction, args.seed)
+    X_train = table.features_of(train_rows)  # in memory, or streamed from the files
+    mean, scale = column_stats(X_train if isinstance(X_train, RowSource) else ArrayRows(X_train))
+    if args.no_standardize:
+        mean, scale = [0.0] * len(mean), [1.0] * len(scale)
+
+    n_out = T.shape[1]
+    body = mlp([len(table.features), *args.hidden, n_out], activation=args.activation,
+               loss="cross_entropy" if task == "classification" else "mse")
+    network = Network([Standardize(len(table.features), mean, scale), *body.layers],
+                      loss=body.loss, backend=backend, dtype=args.dtype, seed=args.seed)
+    optimizer = get_optimizer(args.solver, **({} if args.lr is None else {"lr": args.lr}))
+    validation = None
+    if len(val_rows):
+        X_val = table.X.take(val_rows)
+        validation = (X_val, T[val_rows])
+    say(f"bpnn train {table.where}: {task}, {table.n_rows} rows ({len(train_rows)} train, "
+        f"{len(val_rows)} validation), {len(table.features)} features -> "
+        + (f"{len(info['classes'])} classes" if task == "classification" else table.target))
+    say(f"network {len(table.features)}-{'-'.join(map(str, args.hidden))}-{n_out} "
+        f"{args.activation}, {args.solver}, backend {backend.name} ({backend.describe()})")
+    start = time.perf_counter()
+    history = network.fit(X_train, T[train_rows], epochs=args.epochs, batch_size=args.batch_size,
+                          optimizer=optimizer, validation_data=validation,
+                          verbose=0 if args.quiet else 1, checkpoint=args.checkpoint,
+                          resume=args.resume)
+    seconds = time.perf_counter() - start
+    model = TabularModel(network, info)
+    model.save(args.out)
+    last = f"loss {history['loss'][-1]:.6g}"
+    if "val_loss" in history:
+        last += f", validation loss {history['val_loss'][-1]:.6g}"
+    say(f"{len(history)} epochs in {seconds:.1f} s: {last}")
+    if validation is not None:
+        truth = values[val_rows] if task == "regression" else T[val_rows]
+        say("validation: ", end="")
+        print_scores(model.evaluate(ArrayRows(validation[0]), truth), say)
+    if args.plot is not None:
+        from ..plot import loss_curve
+
+        loss_curve(history, path=args.plot)
+        say(f"learning curves saved to {args.plot}")
+    say(f"model saved to {args.out}")
+    return 0
+

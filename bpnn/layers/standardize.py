@@ -1,0 +1,55 @@
+"""A fixed input layer: the column standardization of the data, kept with the model."""
+
+from __future__ import annotations
+
+from ..validation import positive_int
+from .base import Layer
+
+
+class Standardize(Layer):
+    """``Y = (X - mean) / scale`` per column, with ``mean`` and ``scale`` fixed (not trained).
+
+    Put first, it lets a model take raw data: the statistics of the training
+    data travel with the model file, as a chemist would otherwise apply them
+    by hand.  ``mean`` and ``scale`` are buffers: saved and loaded with the
+    weights, never changed by an optimizer.
+
+    Parameters
+    ----------
+    n_features : int
+    mean, scale : sequence of float, optional
+        Per-column statistics (default 0 and 1); a scale of 0 (a constant
+        column) is taken as 1.
+    """
+
+    buffer_names = ("mean", "scale")
+
+    def __init__(self, n_features, mean=None, scale=None):
+        super().__init__()
+        self.n_in = self.n_out = positive_int(n_features, "n_features")
+        self._mean = None if mean is None else [float(value) for value in mean]
+        self._scale = None if scale is None else [float(value) or 1.0 for value in scale]
+        for values, name in ((self._mean, "mean"), (self._scale, "scale")):
+            if values is not None and len(values) != self.n_in:
+                raise ValueError(f"{name} has {len(values)} values for {self.n_in} features")
+
+    def buffer_shapes(self):
+        return [(self.n_in,), (self.n_in,)]
+
+    def build(self, rng, dtype, next_activation=None):
+        backend = rng.backend
+        mean = self._mean if self._mean is not None else [0.0] * self.n_in
+        scale = self._scale if self._scale is not None else [1.0] * self.n_in
+        self.buffers = [backend.asarray(mean, dtype=dtype), backend.asarray(scale, dtype=dtype)]
+
+    def forward(self, xp, X):
+        mean, scale = self.buffers
+        Y = (X - mean) / scale
+
+        def backprop(dY, need_dX=True):
+            return (dY / scale if need_dX else None), ()
+
+        return Y, backprop
+
+    def config(self):
+        return {"n_features": self.n_in}

@@ -1,0 +1,118 @@
+"""A network with what it knows about its table: the model that ``bpnn train`` writes.
+
+It adds to the network the task, the feature and target column names, the
+class labels (classification) and the target's standardization (regression);
+the features' standardization is the network's first layer
+(:class:`~bpnn.layers.Standardize`).  All of it is saved in one model file.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .files.model_file import read_model, save_model
+
+TASKS = ("regression", "classification")
+_BATCH = 65536
+
+
+class TabularModel:
+    """A trained network and its table description.
+
+    Parameters
+    ----------
+    network : Network
+        Takes raw feature rows (it starts with a Standardize layer).
+    info : dict
+        ``task``, ``features``, ``target``, and ``classes`` (classification)
+        or ``y_mean``/``y_scale`` (regression).
+    """
+
+    def __init__(self, network, info):
+        if info.get("task") not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {info.get('task')!r}")
+        self.network = network
+        self.info = info
+
+    @property
+    def task(self):
+        return self.info["task"]
+
+    def save(self, path):
+        save_model(self.network, path, extra={"tabular": self.info})
+
+    @classmethod
+    def load(cls, path, backend=None):
+        """Read a model written by ``bpnn train``; a plain network file is refused."""
+        from .files import ModelFileError
+
+        network, extra = read_model(path, backend=backend)
+        info = (extra or {}).get("tabular")
+        if not isinstance(info, dict) or info.get("task") not in TASKS or not isinstance(
+                info.get("features"), list):
+            raise ModelFileError(f"{path}: a bpnn network without a table description (not "
+                                 "written by bpnn train); load it with bpnn.load in Python")
+        if len(info["features"]) != network.n_features:
+            raise ModelFileError(f"{path}: the table description names "
+                                 f"{len(info['features'])} features, the network takes "
+                                 f"{network.n_features}")
+        return cls(network, info)
+
+    # -- predictions ----------------------------------------------------------------
+    def outputs(self, rows):
+        """The network's outputs for a row source, batch by batch, as device arrays."""
+        n = rows.shape[0]
+        for start in range(0, n, _BATCH):
+            yield self.network.predict(rows.take(range(start, min(start + _BATCH, n))))
+
+    def predictions(self, rows):
+        """``(header, rows)`` of the prediction table: the predicted target, and for
+        classification one probability column per class."""
+        backend = self.network.backend
+        xp = backend.xp
+        target = self.info.get("target") or "prediction"
+        if self.task == "regression":
+            header = [target]
+            mean, scale = self.info["y_mean"], self.info["y_scale"]
+            for Y in self.outputs(rows):
+                for (value,) in backend.to_numpy(Y[:, :1] * scale + mean).tolist():
+                    yield header, [value]
+            return
+        classes = self.info["classes"]
+        header = [target, *[f"p({label})" for label in classes]]
+        for Y in self.outputs(rows):
+            picked = backend.to_numpy(xp.argmax(Y, axis=1)).tolist()
+            for index, probabilities in zip(picked, backend.to_numpy(Y).tolist()):
+                yield header, [classes[index], *probabilities]
+
+    # -- evaluation -------------------------------------------------------------------
+    def evaluate(self, rows, y_host):
+        """Scores on rows and their true targets (numbers for regression, one-hot rows
+        for classification, both host arrays)."""
+        backend = self.network.backend
+        xp = backend.xp
+        Y = xp.concat(list(self.outputs(rows)), axis=0)
+        T = backend.asarray(y_host, dtype=self.network.dtype)
+        n = float(Y.shape[0])
+        if self.task == "regression":
+            pred = Y[:, 0] * self.info["y_scale"] + self.info["y_mean"]
+            true = xp.reshape(T, (-1,))
+            error = pred - true
+            ss_res = float(xp.sum(error * error))
+            centred = true - xp.mean(true)
+            ss_tot = float(xp.sum(centred * centred))
+            return {"r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan,
+                    "rmse": math.sqrt(ss_res / n),
+                    "mae": float(xp.mean(xp.abs(error))),
+                    "n": int(n)}
+        k = T.shape[1]
+        picked = xp.argmax(Y, axis=1)
+        truth = xp.argmax(T, axis=1)
+        tiny = xp.finfo(Y.dtype).tiny
+        log_loss = -float(xp.sum(T * xp.log(xp.maximum(Y, tiny)))) / n
+        onehot_pred = xp.astype(picked[:, None] == xp.arange(k, device=backend.device)[None, :],
+                                Y.dtype)
+        confusion = backend.to_numpy(xp.astype(xp.round(T.T @ onehot_pred), xp.int64)).tolist()
+        return {"accuracy": float(xp.mean(xp.astype(picked == truth, Y.dtype))),
+                "log_loss": log_loss, "confusion": confusion, "classes": self.info["classes"],
+                "n": int(n)}

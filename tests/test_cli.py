@@ -51,7 +51,7 @@ def test_info_lists_every_backend(capsys):
     out = capsys.readouterr().out
     for name in ("numpy", "cupy", "array_api_strict", "torch"):
         assert name in out
-    assert "default (auto):" in out
+    assert "default (auto):" in out and "CPU threads" in out
 
 
 def test_module_entry_point_runs():

@@ -176,3 +176,36 @@ def test_a_plain_network_file_is_not_a_table_model(tmp_path, capsys):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     code, _, err = run(capsys, "predict", tmp_path / "plain.bpnn", tmp_path / "x.csv")
     assert code == 2 and "without a table description" in err
+
+
+def test_npz_with_X_and_y(data, tmp_path, capsys):
+    rows = np.load(data / "data.npy")
+    np.savez(tmp_path / "d.npz", X=rows[:, :3], y=rows[:, 3])
+    code, out, _ = run(capsys, "train", tmp_path / "d.npz", "--target", "y", "--epochs", 5,
+                       "--out", tmp_path / "m.bpnn", "--validation-fraction", 0)
+    assert code == 0 and "240 rows (240 train, 0 validation)" in out
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.bpnn", tmp_path / "d.npz")
+    assert code == 0 and "R²" in out
+
+
+def test_parquet_needs_pyarrow_and_says_so(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    code, _, err = run(capsys, "train", tmp_path / "d.parquet", "--target", "y")
+    assert code == 2 and "reading Parquet needs pyarrow (pip install pyarrow)" in err
+
+
+def test_parquet_when_pyarrow_is_installed(data, tmp_path, capsys):
+    pyarrow = pytest.importorskip("pyarrow", reason="Parquet support needs pyarrow")
+    import pyarrow.parquet as parquet
+
+    rows = np.loadtxt(data / "reg.csv", delimiter=",", skiprows=1)
+    table = pyarrow.table({name: rows[:, i] for i, name in
+                           enumerate(["temperature", "pressure", "flow", "yield"])})
+    parquet.write_table(table, tmp_path / "d.parquet")
+    code, out, _ = run(capsys, "train", tmp_path / "d.parquet", "--target", "yield",
+                       "--epochs", 5, "--out", tmp_path / "m.bpnn")
+    assert code == 0 and "3 features -> yield" in out

@@ -1,9 +1,12 @@
 """Gradient-descent optimizers: SGD (with momentum and Nesterov) and Adam.
 
 ``step(xp, params, grads)`` updates the parameter arrays in place.  They are
-buffers the network created itself, so in-place updates (``W -= lr * dW``) are
-safe and spare an allocation per parameter and step.  Hyper-parameters are
-Python floats: ``lr * dW`` keeps ``dW``'s dtype on every backend.
+buffers the network created itself, so in-place updates are safe and spare an
+allocation per parameter and step.  The gradients are fresh arrays of the
+backward pass and are consumed: SGD scales them in place (``dW *= lr;
+W -= dW``) rather than allocating ``lr * dW``, a temporary the size of the
+largest weight matrix every step.  Hyper-parameters are Python floats, so
+every product keeps the arrays' dtype on every backend.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ class Optimizer(Configurable):
         self._params = None
 
     def step(self, xp, params, grads):
-        """Update every array of ``params`` in place from the matching ``grads``."""
+        """Update every array of ``params`` in place from the matching ``grads``
+        (fresh arrays of the backward pass, which the step may overwrite)."""
         raise NotImplementedError
 
     def _follow(self, params):
@@ -105,17 +109,22 @@ class SGD(Optimizer):
         lr = self.lr
         if self.momentum == 0.0:
             for W, dW in zip(params, grads):
-                W -= lr * dW
+                dW *= lr  # the gradient is ours to consume: no temporary
+                W -= dW
             return
         mu = self.momentum
         self._follow(params)
         if self.velocities is None:
             self.velocities = [xp.zeros_like(W) for W in params]
         for W, dW, V in zip(params, grads, self.velocities):
+            dW *= lr
             V *= mu
-            V -= lr * dW
-            if self.nesterov:
-                W += mu * V - lr * dW
+            V -= dW
+            if self.nesterov:  # W += mu V - lr dW, without temporaries
+                W -= dW
+                dW[...] = V
+                dW *= mu
+                W += dW
             else:
                 W += V
 

@@ -17,8 +17,14 @@ def batch_bounds(n, batch_size):
     return [(start, min(start + step, n)) for start in range(0, n, step)]
 
 
+#: Data up to this size is gathered in epoch order once per epoch; larger data is
+#: gathered batch by batch, so no copy of the whole data is made (and freed) each
+#: epoch: a large short-lived allocation costs page faults on every epoch.
+GATHER_EPOCH_BYTES = 8 * 2 ** 20
+
+
 class ArrayEpochs:
-    """Data already on the device: each epoch permutes it once and slices batches."""
+    """Data already on the device: each epoch permutes it and slices batches."""
 
     def __init__(self, network, X, T, batch_size):
         self.network, self.X, self.T = network, X, T
@@ -27,11 +33,16 @@ class ArrayEpochs:
 
     def epoch(self, shuffle):
         X, T, xp = self.X, self.T, self.network.backend.xp
-        if shuffle:
-            order = self.network.rng.permutation(self.n_samples)
-            X, T = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
         bounds = self.bounds
-        return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
+        if not shuffle:
+            return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
+        order = self.network.rng.permutation(self.n_samples)
+        itemsize = xp.finfo(X.dtype).bits // 8
+        if (X.shape[1] + T.shape[1]) * self.n_samples * itemsize <= GATHER_EPOCH_BYTES:
+            X, T = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
+            return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
+        return lambda: ((xp.take(X, order[start:stop], axis=0), xp.take(T, order[start:stop], axis=0))
+                        for start, stop in bounds)
 
     def close(self):
         pass

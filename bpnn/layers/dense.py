@@ -60,7 +60,8 @@ class Dense(Layer):
 
     def forward(self, xp, X):
         W, b = self.params
-        Y = X @ W + b
+        Y = X @ W
+        Y += b  # in place on the fresh product: one array allocated, not two
 
         def backprop(dY, need_dX=True):
             dW = X.T @ dY

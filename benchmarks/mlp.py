@@ -1,0 +1,177 @@
+"""The ``mlp`` workload: 784-256-256-10 ReLU, softmax cross-entropy, plain SGD.
+
+Training samples per second over one epoch (after a warm-up epoch), for bpnn
+on each backend and for the peers a user would otherwise pick, each reported
+as a fraction of the **GEMM-only bound**: the samples per second the same step
+would reach if it were nothing but its eight matrix products (three forward,
+five backward: no input gradient for the first layer), timed with the same
+backend's matmul in the same run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .timing import summary, timed
+
+SIZES = (784, 256, 256, 10)
+
+
+def make_data(n_samples, dtype="float32", seed=0):
+    """Gaussian inputs; labels from a random linear map, one-hot."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, SIZES[0])).astype(dtype)
+    labels = np.argmax(X @ rng.standard_normal((SIZES[0], SIZES[-1])), axis=1)
+    return X, np.eye(SIZES[-1], dtype=dtype)[labels], labels
+
+
+def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats):
+    """Seconds per epoch of bpnn on ``backend_name``, the data already on the device."""
+    import bpnn
+    from bpnn.backends import get_backend
+
+    backend = get_backend(backend_name)
+    Xd = backend.asarray(X, dtype=backend.dtype(dtype))
+    Td = backend.asarray(T, dtype=backend.dtype(dtype))
+    net = bpnn.mlp(list(SIZES), activation="relu", loss="cross_entropy", backend=backend,
+                   dtype=dtype, seed=0)
+    optimizer = bpnn.SGD(lr=0.01)
+    return timed(lambda: net.fit(Xd, Td, epochs=1, batch_size=batch_size, optimizer=optimizer),
+                 backend.synchronize, repeats)
+
+
+def gemm_epoch(backend_name, n_samples, batch_size, dtype, repeats):
+    """Seconds per epoch of only the step's matrix products, with the backend's matmul."""
+    from bpnn.backends import get_backend
+
+    backend = get_backend(backend_name)
+    xp = backend.xp
+    rng = np.random.default_rng(1)
+
+    def device(*shape):
+        return backend.asarray(rng.standard_normal(shape), dtype=backend.dtype(dtype))
+
+    b = min(batch_size, n_samples)
+    X, W1, W2, W3 = device(b, 784), device(784, 256), device(256, 256), device(256, 10)
+    H1, H2, D3, D2 = device(b, 256), device(b, 256), device(b, 10), device(b, 256)
+    steps = -(-n_samples // b)
+
+    def epoch():
+        for _ in range(steps):
+            X @ W1, H1 @ W2, H2 @ W3                                   # forward
+            H2.T @ D3, D3 @ W3.T, H1.T @ D2, D2 @ W2.T, X.T @ D2       # backward
+        return xp
+
+    return timed(epoch, backend.synchronize, repeats)
+
+
+def numpy_hand_epoch(X, T, batch_size, repeats):
+    """A hand-written NumPy loop in the tutorials' style (one class per layer, new
+    arrays for every result)."""
+    rng = np.random.default_rng(0)
+    dtype = X.dtype
+    weights = [(rng.standard_normal((a, b)).astype(dtype) * np.sqrt(2.0 / a),
+                np.zeros(b, dtype)) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    n = len(X)
+
+    def epoch():
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            x, t = X[rows], T[rows]
+            h1 = np.maximum(x @ weights[0][0] + weights[0][1], 0)
+            h2 = np.maximum(h1 @ weights[1][0] + weights[1][1], 0)
+            z = h2 @ weights[2][0] + weights[2][1]
+            z = z - z.max(axis=1, keepdims=True)
+            y = np.exp(z)
+            y /= y.sum(axis=1, keepdims=True)
+            d3 = (y - t) / len(rows)
+            d2 = (d3 @ weights[2][0].T) * (h2 > 0)
+            d1 = (d2 @ weights[1][0].T) * (h1 > 0)
+            grads = [(x.T @ d1, d1.sum(0)), (h1.T @ d2, d2.sum(0)), (h2.T @ d3, d3.sum(0))]
+            for (W, bias), (dW, db) in zip(weights, grads):
+                W -= 0.01 * dW
+                bias -= 0.01 * db
+
+    return timed(epoch, repeats=repeats)
+
+
+def torch_epoch(X, labels, batch_size, repeats, device="cpu"):
+    """PyTorch eager: nn.Sequential, CrossEntropyLoss, torch.optim.SGD."""
+    import torch
+
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    torch.manual_seed(0)
+    layers = []
+    for index, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if index < len(SIZES) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).to(device=device, dtype=dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(labels, device=device)
+    n = len(X)
+
+    def epoch():
+        order = torch.randperm(n, device=device)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(Xt[rows]), yt[rows])
+            loss.backward()
+            optimizer.step()
+
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+    return timed(epoch, sync, repeats)
+
+
+def sklearn_epoch(X, labels, batch_size, repeats):
+    """scikit-learn's MLPClassifier, one epoch of ``partial_fit`` (plain SGD)."""
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], solver="sgd", momentum=0.0,
+                          learning_rate_init=0.01, batch_size=batch_size, random_state=0)
+    classes = np.arange(SIZES[-1])
+    return timed(lambda: model.partial_fit(X, labels, classes=classes), repeats=repeats)
+
+
+PEERS = {
+    "numpy-hand": lambda X, T, labels, batch, repeats: numpy_hand_epoch(X, T, batch, repeats),
+    "torch": lambda X, T, labels, batch, repeats: torch_epoch(X, labels, batch, repeats),
+    "sklearn": lambda X, T, labels, batch, repeats: sklearn_epoch(X, labels, batch, repeats),
+}
+
+
+def run(backends, peers, repeats, n_samples=60000, batch_sizes=(128, 1024),
+        dtypes=("float32", "float64")):
+    """Result rows: samples/s of bpnn per backend and of each peer, with the fraction
+    of the GEMM-only bound of the backend they run on (numpy's for the CPU peers)."""
+    rows = []
+    for dtype in dtypes:
+        X, T, labels = make_data(n_samples, dtype)
+        for batch in batch_sizes:
+            config = {"workload": "mlp", "dtype": dtype, "batch": batch, "samples": n_samples}
+            bounds = {}
+            for name in dict.fromkeys([*backends, "numpy"]):
+                bounds[name] = summary(gemm_epoch(name, n_samples, batch, dtype, repeats))
+            for name in backends:
+                seconds = bpnn_epoch(name, X, T, batch, dtype, repeats)
+                rows.append(_row(config, f"bpnn {name}", seconds, n_samples, bounds[name]))
+            for peer in peers:
+                seconds = PEERS[peer](X, T, labels, batch, repeats)
+                rows.append(_row(config, peer, seconds, n_samples, bounds["numpy"]))
+            for name, bound in bounds.items():
+                rows.append({**config, "who": f"GEMM-only bound ({name})",
+                             "samples_per_s": n_samples / bound["median"],
+                             "best_samples_per_s": n_samples / bound["min"], "runs": bound["runs"],
+                             "of_bound": 1.0})
+    return rows
+
+
+def _row(config, who, seconds, n_samples, bound):
+    timing = summary(seconds)
+    return {**config, "who": who, "samples_per_s": n_samples / timing["median"],
+            "best_samples_per_s": n_samples / timing["min"], "runs": timing["runs"],
+            "of_bound": bound["median"] / timing["median"]}

@@ -1,0 +1,112 @@
+"""Run workloads, print the table, write JSON and plots: what ``bpnn bench`` does."""
+
+from __future__ import annotations
+
+import json
+
+from . import crossover, large, machine, mlp, seed_sin
+
+WORKLOADS = ("seed-sin", "mlp", "crossover", "large")
+PEERS = ("numpy-hand", "torch", "sklearn")
+
+
+def run(workloads, backends, peers, repeats=5, quick=False, write=print):
+    """Result rows of every workload, in order; ``quick`` shrinks the sizes (a check that
+    everything runs, not a measurement)."""
+    rows = []
+    for workload in workloads:
+        write(f"running {workload} ...")
+        if workload == "seed-sin":
+            rows += seed_sin.run(backends, peers, repeats, epochs=51 if quick else seed_sin.EPOCHS)
+        elif workload == "mlp":
+            rows += mlp.run(backends, peers, repeats, n_samples=2048 if quick else 60000,
+                            batch_sizes=(128,) if quick else (128, 1024),
+                            dtypes=("float32",) if quick else ("float32", "float64"))
+        elif workload == "crossover":
+            rows += crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
+        elif workload == "large":
+            rows += large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
+                              cpu_samples=4096 if quick else large.CPU_SAMPLES)
+    return rows
+
+
+def table(rows):
+    """The rows as aligned text, one block per workload."""
+    lines = []
+    for workload in dict.fromkeys(row["workload"] for row in rows):
+        block = [row for row in rows if row["workload"] == workload]
+        lines.append(f"\n{workload}")
+        if workload == "seed-sin":
+            lines.append(f"  {'':<28}{'us/step':>10}{'best':>10}{'x hand loop':>13}")
+            for row in block:
+                lines.append(f"  {row['who']:<28}{row['us_per_step']:>10.2f}"
+                             f"{row['best_us_per_step']:>10.2f}{row['of_hand']:>13.2f}")
+        elif workload == "mlp":
+            lines.append(f"  {'':<34}{'dtype':>8}{'batch':>7}{'samples/s':>12}{'best':>12}"
+                         f"{'of bound':>10}")
+            for row in block:
+                lines.append(f"  {row['who']:<34}{row['dtype']:>8}{row['batch']:>7}"
+                             f"{row['samples_per_s']:>12,.0f}{row['best_samples_per_s']:>12,.0f}"
+                             f"{row['of_bound']:>10.2f}")
+        elif workload == "crossover":
+            lines.append(f"  {'':<22}{'width':>7}{'batch':>7}{'samples/s':>14}")
+            for row in block:
+                lines.append(f"  {row['who']:<22}{row['width']:>7}{row['batch']:>7}"
+                             f"{row['samples_per_s']:>14,.0f}")
+        else:
+            for row in block:
+                note = " (shortened: CPU)" if row["shortened"] else ""
+                lines.append(f"  {row['who']:<22}{row['samples']:>10,} samples"
+                             f"{row['samples_per_s']:>14,.0f} samples/s{note}")
+    return "\n".join(lines)
+
+
+def write_json(path, facts, rows):
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump({"machine": facts, "results": rows}, file, indent=1)
+
+
+def plot(path, rows):
+    """Bars of the speed of every runner per configuration; the crossover as heat maps."""
+    from bpnn import plot as bpnn_plot
+
+    panels = [workload for workload in ("seed-sin", "mlp", "crossover")
+              if any(row["workload"] == workload for row in rows)]
+    if not panels:
+        raise ValueError("nothing to plot: run seed-sin, mlp or crossover")
+    crossover_backends = sorted({row["who"] for row in rows if row["workload"] == "crossover"})
+    fig, axes = bpnn_plot.figure(len(panels) + max(len(crossover_backends) - 1, 0), 6.0, 4.2)
+    axes = iter(axes)
+    for workload in panels:
+        block = [row for row in rows if row["workload"] == workload]
+        if workload == "crossover":
+            for who in crossover_backends:
+                _heat_map(next(axes), [row for row in block if row["who"] == who], who)
+            continue
+        ax = next(axes)
+        key = "us_per_step" if workload == "seed-sin" else "samples_per_s"
+        labels = [row["who"] if workload == "seed-sin" else
+                  f"{row['who']}\n{row['dtype']} b{row['batch']}" for row in block]
+        ax.barh(range(len(block)), [row[key] for row in block], color="tab:blue")
+        ax.set_yticks(range(len(block)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("µs per step (lower is better)" if workload == "seed-sin"
+                      else "samples per second")
+        ax.set_title(workload)
+    fig.savefig(bpnn_plot.check_path(path), dpi=110)
+
+
+def _heat_map(ax, block, who):
+    widths = sorted({row["width"] for row in block})
+    batches = sorted({row["batch"] for row in block})
+    speed = {(row["width"], row["batch"]): row["samples_per_s"] for row in block}
+    from matplotlib.colors import LogNorm
+
+    grid = [[speed[(width, batch)] for batch in batches] for width in widths]
+    image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower", norm=LogNorm())
+    ax.set_xticks(range(len(batches)), [str(b) for b in batches])
+    ax.set_yticks(range(len(widths)), [str(w) for w in widths])
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("hidden width")
+    ax.set_title(f"crossover: {who}, samples/s")
+    ax.figure.colorbar(image, ax=ax)

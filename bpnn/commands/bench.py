@@ -1,0 +1,79 @@
+"""``bpnn bench``: measure the backends and the peers on the same workloads."""
+
+from __future__ import annotations
+
+
+def add_parser(commands):
+    bench = commands.add_parser(
+        "bench", help="compare backends and peers on standard workloads",
+        description="Time the workloads (seed-sin, mlp, crossover, large) on the chosen "
+                    "backends and peers: at least 5 repeats, the devices synchronized before "
+                    "every clock read; prints the machine and a table of medians and bests.")
+    bench.add_argument("--backends", default="numpy",
+                       help="comma-separated backends (default numpy), e.g. numpy,cupy,torch")
+    bench.add_argument("--peers", default="numpy-hand,torch",
+                       help="comma-separated peers: numpy-hand, torch, sklearn (default "
+                            "numpy-hand,torch; those not installed are skipped)")
+    bench.add_argument("--workloads", default="seed-sin,mlp",
+                       help="comma-separated: seed-sin, mlp, crossover, large "
+                            "(default seed-sin,mlp)")
+    bench.add_argument("--repeats", type=int, default=5, help="timed repeats (at least 5)")
+    bench.add_argument("--quick", action="store_true",
+                       help="tiny sizes: checks that everything runs (not a measurement)")
+    bench.add_argument("--json", metavar="FILE", default=None, help="also write the results")
+    bench.add_argument("--plot", metavar="FILE", default=None,
+                       help="bar charts and crossover heat maps (needs matplotlib)")
+    bench.set_defaults(run=run)
+
+
+def _names(text, known, what):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; choose from {', '.join(known)}")
+    return names
+
+
+def run(args):
+    from ..backends import get_backend
+    from ..benchmarks import machine, runner
+    from ..plot import check_path
+
+    if args.repeats < 5 and not args.quick:
+        raise ValueError(f"--repeats must be at least 5 (medians of fewer are noise), got "
+                         f"{args.repeats}")
+    if args.plot is not None:
+        check_path(args.plot)
+    workloads = _names(args.workloads, runner.WORKLOADS, "workloads")
+    peers = _names(args.peers, runner.PEERS, "peers")
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    for name in backends:
+        get_backend(name)  # an unknown or unavailable backend fails now, not mid-run
+    peers = [peer for peer in peers if _installed(peer)]
+    facts = machine.describe(backends)
+    print("machine: " + ", ".join(f"{key} {value}" for key, value in facts.items()
+                                  if key != "backends"))
+    for name, description in facts["backends"].items():
+        print(f"  {name}: {description}")
+    rows = runner.run(workloads, backends, peers, repeats=max(args.repeats, 1),
+                      quick=args.quick)
+    print(runner.table(rows))
+    if args.json:
+        runner.write_json(args.json, facts, rows)
+        print(f"results written to {args.json}")
+    if args.plot:
+        runner.plot(args.plot, rows)
+        print(f"plot saved to {args.plot}")
+    return 0
+
+
+def _installed(peer):
+    module = {"torch": "torch", "sklearn": "sklearn"}.get(peer)
+    if module is None:
+        return True
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        print(f"(peer {peer} skipped: {module} is not installed)")
+        return False
+    return True

@@ -1,0 +1,60 @@
+"""``bpnn bench``: every workload runs (tiny sizes), the table, JSON and plot are
+written, and bad options are clear errors.  The timings themselves are never asserted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bpnn.benchmarks import crossover, runner
+from bpnn.cli import main
+
+
+def test_quick_bench_writes_table_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    code = main(["bench", "--quick", "--workloads", "seed-sin,mlp,crossover,large",
+                 "--backends", "numpy,array_api_strict", "--peers", "numpy-hand",
+                 "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("machine: bpnn ") and "cpu_threads" in out
+    for heading in ("seed-sin", "mlp", "crossover", "large"):
+        assert f"\n{heading}\n" in out
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert set(results["machine"]["backends"]) == {"numpy", "array_api_strict"}
+    rows = results["results"]
+    who = {(row["workload"], row["who"]) for row in rows}
+    assert ("seed-sin", "numpy-hand") in who and ("mlp", "GEMM-only bound (numpy)") in who
+    assert ("mlp", "bpnn array_api_strict") in who and ("large", "bpnn numpy") in who
+    for row in rows:
+        speed = row.get("samples_per_s", row.get("us_per_step"))
+        assert speed > 0
+        assert row.get("runs", 5) >= 1
+    assert all(0 < row["of_bound"] for row in rows if "of_bound" in row)
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_crossover_points_find_the_first_faster_batch():
+    rows = [{"workload": "crossover", "who": f"bpnn {who}", "width": width, "batch": batch,
+             "samples_per_s": speed}
+            for who, width, batch, speed in [
+                ("numpy", 16, 1, 100), ("cupy", 16, 1, 10), ("numpy", 16, 128, 1000),
+                ("cupy", 16, 128, 900), ("numpy", 1024, 1, 50), ("cupy", 1024, 1, 20),
+                ("numpy", 1024, 128, 200), ("cupy", 1024, 128, 800)]]
+    assert crossover.crossover_points(rows, "numpy", "cupy") == {16: None, 1024: 128}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--workloads", "mnist"], "unknown workloads ['mnist']"),
+    (["--peers", "jax"], "unknown peers ['jax']"),
+    (["--repeats", "3"], "--repeats must be at least 5"),
+    (["--backends", "tpu"], "unknown backend 'tpu'"),
+])
+def test_bad_options_are_clear_errors(capsys, argv, message):
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_workload_is_known_to_the_runner():
+    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large")

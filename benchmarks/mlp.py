@@ -10,7 +10,11 @@ backend's matmul in the same run.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+
+from bpnn.callbacks import Callback
 
 from .timing import summary, timed
 
@@ -26,7 +30,9 @@ def make_data(n_samples, dtype="float32", seed=0):
 
 
 def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats):
-    """Seconds per epoch of bpnn on ``backend_name``, the data already on the device."""
+    """Seconds of each epoch of one ``fit`` of ``repeats + 1`` epochs (the first is the
+    warm-up), the data already on the device: the steady state a long run sees, without
+    the one-off validation of the data at the start of ``fit``."""
     import bpnn
     from bpnn.backends import get_backend
 
@@ -35,9 +41,26 @@ def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats):
     Td = backend.asarray(T, dtype=backend.dtype(dtype))
     net = bpnn.mlp(list(SIZES), activation="relu", loss="cross_entropy", backend=backend,
                    dtype=dtype, seed=0)
-    optimizer = bpnn.SGD(lr=0.01)
-    return timed(lambda: net.fit(Xd, Td, epochs=1, batch_size=batch_size, optimizer=optimizer),
-                 backend.synchronize, repeats)
+    clock = EpochClock(backend.synchronize)
+    net.fit(Xd, Td, epochs=repeats + 1, batch_size=batch_size, optimizer=bpnn.SGD(lr=0.01),
+            callbacks=[clock])
+    return clock.seconds[1:]
+
+
+class EpochClock(Callback):
+    """A callback that times every epoch, the device synchronized at both ends."""
+
+    def __init__(self, synchronize):
+        self.synchronize = synchronize
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.synchronize()
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.synchronize()
+        self.seconds.append(time.perf_counter() - self.start)
 
 
 def gemm_epoch(backend_name, n_samples, batch_size, dtype, repeats):
@@ -70,8 +93,8 @@ def numpy_hand_epoch(X, T, batch_size, repeats):
     arrays for every result)."""
     rng = np.random.default_rng(0)
     dtype = X.dtype
-    weights = [(rng.standard_normal((a, b)).astype(dtype) * np.sqrt(2.0 / a),
-                np.zeros(b, dtype)) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    weights = [((rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(dtype),
+                np.zeros(b, dtype)) for a, b in zip(SIZES[:-1], SIZES[1:])]  # dtype kept
     n = len(X)
 
     def epoch():

@@ -134,10 +134,6 @@ def standardized(values):
     return ((values - mean) / std).reshape(-1, 1), mean, std
 
 
-def rows_of(source):
-    """Every row of a row source as one host array (for in-memory use)."""
-    return source.take(np.arange(source.shape[0]))
-
 
 def infer_task(y):
     """``"classification"`` for labels (text, booleans, or at most 20 distinct integers),

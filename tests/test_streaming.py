@@ -5,8 +5,6 @@ and keep the process small."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -147,11 +145,8 @@ def test_truncated_npy_is_refused(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM (Linux)")
 def test_one_epoch_from_a_256_mib_memory_map_keeps_the_process_small(tmp_path):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
-    try:
-        import stream_memory
-    finally:
-        sys.path.pop(0)
+    from bpnn.benchmarks import stream_memory
+
     x_path, y_path, n = stream_memory.write_data(str(tmp_path), 0.25)
     growth, peak, seconds = stream_memory.measure(x_path, y_path)
     print(f"\n256 MiB memmap, one epoch: peak RSS growth {growth:.0f} MiB (peak {peak:.0f} MiB), "

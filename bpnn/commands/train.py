@@ -14,7 +14,6 @@ from ..backends.tables import (
     infer_task,
     numeric_target,
     read_table,
-    rows_of,
     standardized,
 )
 from ..builders import mlp

@@ -86,7 +86,7 @@ class Backend:
         """Whether ``x`` is an array of this backend's library."""
         raise NotImplementedError
 
-    def asarray(self, x, dtype=None):
+    def asarray(self, x, dtype=None, copy=False):
         """Move host data (or an array of this backend) onto the device.
 
         Parameters
@@ -96,6 +96,9 @@ class Backend:
             backend's own library.
         dtype : dtype, optional
             A dtype of :attr:`xp`; by default the data keeps its own.
+        copy : bool, default False
+            Return an array that shares no memory with ``x``, which the caller
+            may then write in place (a network's own parameters and states).
 
         Returns
         -------
@@ -106,7 +109,9 @@ class Backend:
             self._check_device(x)
             if not self.xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
                 raise ValueError(f"expected real numbers, got an array of dtype {x.dtype}")
-            return x if dtype is None or x.dtype == dtype else self.xp.astype(x, dtype)
+            if dtype is not None and x.dtype != dtype:
+                return self.xp.astype(x, dtype)  # a new array already
+            return self.xp.asarray(x, copy=True) if copy else x
         library = foreign_library(x)
         if library is not None:
             raise ValueError(
@@ -118,7 +123,8 @@ class Backend:
             raise ValueError(f"cannot read the data as one rectangular array: {error}") from None
         if host.dtype.kind not in "biuf":
             raise ValueError(f"expected real numbers, got data of dtype {host.dtype}")
-        return self._from_host(host, dtype)
+        array = self._from_host(host, dtype)
+        return self.xp.asarray(array, copy=True) if copy else array
 
     def _from_host(self, host, dtype):
         """Copy a NumPy array onto :attr:`device` (the one host-to-device crossing)."""

@@ -72,13 +72,13 @@ class FileRows(RowSource):
 
     def take(self, indices):
         out = np.empty((len(indices), self.shape[1]), dtype=self.dtype)
-        buffer = out.reshape(-1).view(np.uint8)
+        view = memoryview(out.reshape(-1).view(np.uint8))
         size = self.row_bytes
         for position, row in enumerate(np.asarray(indices, dtype=np.int64).tolist()):
-            chunk = os.pread(self._fd, size, self.offset + row * size)
-            if len(chunk) != size:
+            # each row lands in its place in ``out``: no intermediate bytes object
+            target = view[position * size:(position + 1) * size]
+            if _read_into(self._fd, target, self.offset + row * size) != size:
                 raise ValueError(f"{self.where}: the file ended before row {row}")
-            buffer[position * size:(position + 1) * size] = np.frombuffer(chunk, np.uint8)
         return out
 
     def close(self):
@@ -88,6 +88,18 @@ class FileRows(RowSource):
 
     def __del__(self):
         self.close()
+
+
+def _read_into(fd, target, offset):
+    """Read ``len(target)`` bytes at ``offset`` into ``target``; the count read."""
+    if _preadv is not None:
+        return _preadv(fd, [target], offset)
+    chunk = os.pread(fd, len(target), offset)
+    target[:len(chunk)] = chunk
+    return len(chunk)
+
+
+_preadv = getattr(os, "preadv", None)  # Linux and the BSDs; elsewhere pread and a copy
 
 
 class ShardRows(RowSource):

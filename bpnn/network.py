@@ -136,10 +136,9 @@ class Network:
         self.rng = self.backend.random(self.seed)
         if weights is not None:
             arrays, fixed = iter(weights), iter(buffers or [])
-            xp = self.backend.xp
 
             def own(array):  # a copy: the network's arrays are its own, and writable
-                return xp.asarray(self.backend.asarray(array, dtype=self.dtype), copy=True)
+                return self.backend.asarray(array, dtype=self.dtype, copy=True)
 
             for layer in self.layers:
                 layer.params = [own(next(arrays)) for _ in layer.param_names]
@@ -334,10 +333,7 @@ class Network:
         """The loss on validated device arrays, without the backward pass."""
         for layer in self._body:
             X, _ = layer.forward(xp, X)
-        if self._link is not None:
-            loss = self.loss.value_and_delta(xp, X, T)[0]
-        else:
-            loss = self.loss.value(xp, X, T)
+        loss = self._output_loss_and_delta(xp, X, T)[0]  # the stable value from the link's input
         if l2:
             loss = loss + self._l2_penalty(xp, l2)
         return loss

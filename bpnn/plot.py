@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from .validation import writable_path
+
 _INSTALL_HINT = ("bpnn's plots need matplotlib: pip install \"bpnn[plot]\" "
                  "(or pip install matplotlib)")
 
@@ -37,10 +39,7 @@ def check_path(path):
     require_matplotlib()
     from matplotlib.backend_bases import FigureCanvasBase
 
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot save the plot to {path!r}: the folder {folder!r} does not exist")
+    path = writable_path(path, "the plot")
     extension = os.path.splitext(path)[1].lstrip(".").lower()
     formats = FigureCanvasBase.get_supported_filetypes()
     if extension not in formats:
@@ -76,6 +75,16 @@ def _finish(fig, ax, path, title, xlabel, ylabel, legend=True):
     if path is not None:
         fig.savefig(check_path(path), dpi=110)
     return fig
+
+
+def _host_data(model, X, y, n_inputs, function, hint=""):
+    """``(X, y)`` as host arrays, after checking the model has ``n_inputs`` inputs."""
+    if model.n_features != n_inputs:
+        words = {1: "one input", 2: "two inputs"}[n_inputs]
+        raise ValueError(f"{function} draws networks with {words}; this one has "
+                         f"{model.n_features}{hint}")
+    backend = model.build(like=X).backend
+    return backend.to_numpy(model._inputs(X)), backend.to_numpy(backend.asarray(y))
 
 
 def loss_curve(history, ax=None, path=None, log=True, title="Learning curve"):
@@ -132,12 +141,9 @@ def regression_fit(model, X, y, ax=None, path=None, n_points=400, title="Fitted 
     -------
     matplotlib.figure.Figure
     """
-    if model.n_features != 1:
-        raise ValueError(f"regression_fit draws networks with one input; this one has "
-                         f"{model.n_features} (use decision_regions for two)")
+    x, t = _host_data(model, X, y, 1, "regression_fit", " (use decision_regions for two)")
     backend, xp = model.backend, model.xp
-    x = backend.to_numpy(model._inputs(X))[:, 0]
-    t = backend.to_numpy(backend.asarray(y))
+    x = x[:, 0]
     grid = xp.reshape(xp.linspace(float(x.min()), float(x.max()), n_points, dtype=model.dtype),
                       (-1, 1))
     curve = backend.to_numpy(model.forward(grid))
@@ -165,12 +171,8 @@ def decision_regions(model, X, y, ax=None, path=None, resolution=200, title="Dec
     -------
     matplotlib.figure.Figure
     """
-    if model.n_features != 2:
-        raise ValueError(f"decision_regions draws networks with two inputs; this one has "
-                         f"{model.n_features}")
+    points, labels = _host_data(model, X, y, 2, "decision_regions")
     backend, xp = model.backend, model.xp
-    points = backend.to_numpy(model._inputs(X))
-    labels = backend.to_numpy(backend.asarray(y))
     if labels.ndim == 2 and labels.shape[1] > 1:
         labels = labels.argmax(axis=1)
     labels = labels.reshape(-1)

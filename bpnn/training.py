@@ -9,7 +9,7 @@ from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
 from .data import epochs_for
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
-from .validation import non_negative_float, positive_int
+from .validation import non_negative_float, positive_int, writable_path
 
 #: What ``on_divergence="reduce_lr"`` multiplies the learning rate by, and how
 #: many times it may do so in one fit.
@@ -120,10 +120,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
             raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint path")
         resume = checkpoint if os.path.exists(checkpoint) else None
     if checkpoint is not None:
-        folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
-        if not os.path.isdir(folder):
-            raise ValueError(f"cannot write the checkpoint {os.fspath(checkpoint)!r}: the "
-                             f"folder {folder!r} does not exist")
+        writable_path(checkpoint, "the checkpoint")
 
     if memory_budget is not None:
         memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 
 
 def _first_non_finite(xp, backend, A):
@@ -69,6 +70,16 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
             raise ValueError(f"{name} has values beyond the range of the model's dtype "
                              f"{backend.dtype_name(dtype)} (first at row {row}, column {column})")
     return A
+
+
+def writable_path(path, what):
+    """``path`` as a string, after checking that its folder exists (before any work is
+    done that a missing folder would waste); ``what`` names the file in the message."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {what} {path!r}: the folder {folder!r} does not exist")
+    return path
 
 
 def dtype_name_of(A):

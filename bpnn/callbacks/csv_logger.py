@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 
+from ..validation import writable_path
 from .base import Callback
 
 
@@ -44,9 +45,7 @@ class CSVLogger(Callback):
         self._resumed = True
 
     def on_train_begin(self, logs=None):
-        folder = os.path.dirname(os.path.abspath(self.filename))
-        if not os.path.isdir(folder):
-            raise ValueError(f"CSVLogger: the folder {folder!r} does not exist")
+        writable_path(self.filename, "the CSV log")
         append = self.append or self._resumed
         if self._resumed and os.path.exists(self.filename):
             self._drop_rows_from(self.params["initial_epoch"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from ..backends import get_backend
@@ -21,6 +20,7 @@ from ..layers import Standardize
 from ..network import Network
 from ..optimizers import get_optimizer
 from ..tabular import TabularModel
+from ..validation import writable_path
 from .common import print_scores, positive_ints
 
 
@@ -65,10 +65,7 @@ def run(args):
 
     if args.plot is not None:
         check_path(args.plot)  # before training: a bad path must not cost the run
-    folder = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot save the model to {args.out!r}: the folder {folder!r} does "
-                         "not exist")
+    writable_path(args.out, "the model")
     if not 0.0 <= args.validation_fraction < 1.0:
         raise ValueError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
     backend = get_backend(args.backend)

@@ -7,7 +7,8 @@ map gives the same run.
 
 from __future__ import annotations
 
-from .stream import IteratorStream, RowStream
+from ..backends.host_io import open_rows
+from .stream import IteratorStream, RowStream, is_batch_iterator
 
 
 def batch_bounds(n, batch_size):
@@ -34,15 +35,14 @@ class ArrayEpochs:
     def epoch(self, shuffle):
         X, T, xp = self.X, self.T, self.network.backend.xp
         bounds = self.bounds
-        if not shuffle:
-            return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
-        order = self.network.rng.permutation(self.n_samples)
-        itemsize = xp.finfo(X.dtype).bits // 8
-        if (X.shape[1] + T.shape[1]) * self.n_samples * itemsize <= GATHER_EPOCH_BYTES:
+        if shuffle:
+            order = self.network.rng.permutation(self.n_samples)
+            itemsize = xp.finfo(X.dtype).bits // 8
+            if (X.shape[1] + T.shape[1]) * self.n_samples * itemsize > GATHER_EPOCH_BYTES:
+                return lambda: ((xp.take(X, order[start:stop], axis=0),
+                                 xp.take(T, order[start:stop], axis=0)) for start, stop in bounds)
             X, T = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
-            return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
-        return lambda: ((xp.take(X, order[start:stop], axis=0), xp.take(T, order[start:stop], axis=0))
-                        for start, stop in bounds)
+        return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
 
     def close(self):
         pass
@@ -57,7 +57,7 @@ class StreamEpochs:
     """
 
     def __init__(self, network, stream, batch_size):
-        self.network, self.stream = network, stream
+        self.network, self.stream, self.batch_size = network, stream, batch_size
         self.n_samples = stream.n_samples
         self.bounds = batch_bounds(self.n_samples, batch_size)
         network._data(*stream.first_rows(2))  # build the network; check widths and dtype
@@ -90,10 +90,7 @@ class StreamEpochs:
             Xb, Tb = self.stream.host_batch(range(start, stop))
             X[start:stop, ...] = backend.upload(Xb, dtype)
             T[start:stop, ...] = backend.upload(Tb, dtype)
-        data = ArrayEpochs.__new__(ArrayEpochs)
-        data.network, data.X, data.T = network, X, T
-        data.n_samples, data.bounds = n, self.bounds
-        return data
+        return ArrayEpochs(network, X, T, self.batch_size)
 
     def close(self):
         self.stream.close()
@@ -123,17 +120,16 @@ def epochs_for(network, X, T, batch_size, memory_budget=None):
     at most ``memory_budget`` bytes there (default: half the free device
     memory), they are moved to the device once instead.
     """
-    from .stream import is_stream
-
-    if not is_stream(X):
-        X, T = network._data(X, T)
-        return ArrayEpochs(network, X, T, batch_size)
-    if callable(X) or hasattr(X, "__next__"):
+    if is_batch_iterator(X):
         if T is not None:
             raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
                              "(X, T) pairs)")
         return IteratorEpochs(network, IteratorStream(X))
-    data = StreamEpochs(network, RowStream(X, T), batch_size)
+    rows = open_rows(X)  # None for an ordinary array of any library
+    if rows is None:
+        X, T = network._data(X, T)
+        return ArrayEpochs(network, X, T, batch_size)
+    data = StreamEpochs(network, RowStream(rows, T), batch_size)
     free = network.backend.free_memory()
     if free is not None:
         budget = free // 2 if memory_budget is None else memory_budget

@@ -20,35 +20,26 @@ import itertools
 import queue
 import threading
 
-from ..backends.host_io import ArrayRows, RowSource, first_non_finite, open_rows
+from ..backends.host_io import ArrayRows, first_non_finite, open_rows
 
 
-def is_stream(X):
-    """Whether ``X`` is read batch by batch rather than as one array."""
-    if callable(X) and not hasattr(X, "shape"):
-        return True
-    if hasattr(X, "__next__"):
-        return True
-    return open_rows(X) is not None if _is_path_or_map(X) else False
-
-
-def _is_path_or_map(X):
-    return isinstance(X, (str, RowSource)) or hasattr(X, "__fspath__") or \
-        type(X).__name__ == "memmap"
+def is_batch_iterator(X):
+    """Whether ``X`` is a function returning batch iterators, or such an iterator."""
+    return (callable(X) and not hasattr(X, "shape")) or hasattr(X, "__next__")
 
 
 class RowStream:
-    """``X`` and ``T`` read by row index (files, memory maps, or arrays beside them)."""
+    """``X`` and ``T`` read by row index (files, memory maps, or arrays beside them).
+
+    ``X`` is an open row source (see :func:`~bpnn.backends.host_io.open_rows`);
+    ``T`` a path, memory map, row source or array.
+    """
 
     def __init__(self, X, T):
-        self.X = open_rows(X) if _is_path_or_map(X) else None
-        if self.X is None:
-            raise ValueError(f"cannot read X of type {type(X).__name__} as a stream")
+        self.X = X
         if T is None:
             raise ValueError("T is needed with X given as a file or memory map")
-        self.T = open_rows(T) if _is_path_or_map(T) else None
-        if self.T is None:
-            self.T = ArrayRows(T, where="T")
+        self.T = open_rows(T) or ArrayRows(T, where="T")
         if self.T.shape[0] != self.X.shape[0]:
             raise ValueError(f"{self.T.where} has {self.T.shape[0]} rows but {self.X.where} has "
                              f"{self.X.shape[0]}")

@@ -138,10 +138,9 @@ def _restore_optimizer(path, saved, optimizer, network, arrays):
     layout = [shape for shape in shapes for _ in range(per_param)]
     if len(state) % len(shapes) or [tuple(array.shape) for array in state] != layout:
         raise ModelFileError(f"{path}: the optimizer's arrays do not fit the network")
-    state = [network.backend.asarray(array, dtype=network.dtype) for array in state]
-    xp = network.backend.xp
+    state = [network.backend.asarray(array, dtype=network.dtype, copy=True) for array in state]
     try:
-        optimizer.load_state(params, scalars, [xp.asarray(array, copy=True) for array in state])
+        optimizer.load_state(params, scalars, state)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: the optimizer's state is invalid ({error})") from None
 
@@ -162,7 +161,6 @@ def _restore_callbacks(path, saved, callbacks, network, arrays):
         raise ValueError(f"{path} was written with the callbacks "
                          f"{[entry.get('class') for entry in saved if isinstance(entry, dict)]}"
                          f"; this fit has {names}. Resume with the same callbacks, in order.")
-    xp = network.backend.xp
     for position, (callback, entry) in enumerate(zip(callbacks, saved)):
         values, count = entry.get("values"), entry.get("arrays")
         if not isinstance(values, dict) or type(count) is not int or count < 0:
@@ -172,8 +170,7 @@ def _restore_callbacks(path, saved, callbacks, network, arrays):
             key = f"callbacks.{position}.{index}"
             if key not in arrays:
                 raise ModelFileError(f"{path}: the array {key} is missing")
-            state.append(xp.asarray(network.backend.asarray(arrays[key], dtype=network.dtype),
-                                    copy=True))
+            state.append(network.backend.asarray(arrays[key], dtype=network.dtype, copy=True))
         try:
             callback.set_state(values, state)
         except (KeyError, TypeError, ValueError) as error:

@@ -30,6 +30,8 @@ import math
 import os
 import tempfile
 
+from ..validation import writable_path
+
 FORMAT = "bpnn"
 VERSION = 1
 #: The array dtypes a file may hold (safetensors names) and their sizes in bytes.
@@ -76,10 +78,8 @@ def write_atomic(path, data):
     POSIX and Windows); then the folder is synced so the rename survives a
     power cut.  Temporary files that an earlier crash left behind are removed.
     """
-    path = os.fspath(path)
+    path = writable_path(path, "the file")
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path!r}: the folder {folder!r} does not exist")
     base = os.path.basename(path)
     handle, temp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{base}.", dir=folder)
     try:

@@ -241,6 +241,19 @@ class Swish(ActivationFunction):
         return dY * (S + Y * (1.0 - S))
 
 
+class Exp(ActivationFunction):
+    """``f(x) = e^x``; ``f' = y``: the output of a Poisson regression (always positive)."""
+
+    name = "exp"
+    max_derivative = math.inf  # e^x grows without bound
+
+    def forward(self, xp, X):
+        return xp.exp(X)
+
+    def backward(self, xp, dY, X, Y):
+        return dY * Y
+
+
 class Gaussian(ActivationFunction):
     """``f(x) = exp(-x²)``; ``f' = -2 x y``."""
 
@@ -276,7 +289,7 @@ class Softmax(ActivationFunction):
 #: Every activation by name; aliases point at the same class.
 ACTIVATIONS = {cls.name: cls for cls in (
     Identity, Sigmoid, Tanh, Softsign, Relu, LeakyRelu, Elu, Softplus, Gelu, Swish, Gaussian,
-    Softmax)}
+    Exp, Softmax)}
 ACTIVATIONS.update({"linear": Identity, "logistic": Sigmoid, "silu": Swish})
 
 

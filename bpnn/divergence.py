@@ -69,7 +69,7 @@ class Snapshot:
                                   [xp.asarray(array, copy=True) for array in self.state])
 
 
-def locate(network, xp, batches, l2, optimizer):
+def locate(network, xp, batches, penalty, optimizer):
     """Replay an epoch's ``batches`` from its start, one checked step at a time.
 
     Returns ``(step, what)`` for the first step whose loss is not finite or
@@ -78,8 +78,8 @@ def locate(network, xp, batches, l2, optimizer):
     """
     params = network.parameters
     before = network.copy_parameters()
-    for step, (Xb, Tb) in enumerate(batches):
-        loss, grads = network.loss_and_gradients(xp, Xb, Tb, l2)
+    for step, (Xb, Tb, *wb) in enumerate(batches):
+        loss, grads = network.loss_and_gradients(xp, Xb, Tb, w=wb[0] if wb else None, **penalty)
         value = float(loss)
         if not math.isfinite(value):
             return step, f"the loss became {value}"

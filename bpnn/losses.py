@@ -1,7 +1,10 @@
 """Losses, each paired with the output activation that makes its delta ``Y - T``.
 
 All losses are means over the samples (rows) of a per-sample error, so a
-batch of one is exactly the seed's per-sample error ``E``.
+batch of one is exactly the seed's per-sample error ``E``.  With sample
+weights ``w`` (a column, one per row) the mean becomes the weighted mean
+``sum_i w_i E_i / sum_i w_i``, and each row's delta is scaled by
+``w_i / sum_i w_i`` instead of ``1 / n``.
 
 Why the output delta is ``Y - T``: for each pair below the output activation
 is the loss's canonical link, and the chain rule through it cancels:
@@ -11,7 +14,9 @@ is the loss's canonical link, and the chain rule through it cancels:
 * cross-entropy ``E = -sum t log y`` with softmax ``y = softmax(z)``:
   ``dE/dz = y - t`` (rows of ``t`` summing to 1);
 * binary cross-entropy ``E = -sum t log y + (1 - t) log(1 - y)`` with
-  sigmoid ``y = 1 / (1 + e^-z)``: ``dE/dz = y - t``.
+  sigmoid ``y = 1 / (1 + e^-z)``: ``dE/dz = y - t``;
+* half the Poisson deviance ``E = sum y - t log y + t log t - t`` with
+  ``y = e^z``: ``dE/dz = y - t``.
 
 The network then skips the output activation's backward (which for sigmoid
 and softmax would divide by a vanishing ``y``) and starts from that delta, and
@@ -28,8 +33,26 @@ def _n_samples(Y):
     return float(Y.shape[0])
 
 
+def _mean(xp, E, w, per_row=1.0):
+    """``sum(E) / (n per_row)``, or with weights ``sum(w E) / (sum(w) per_row)``: the mean
+    over rows of ``E`` (n, k), the elementwise errors, summed along each row."""
+    if w is None:
+        return xp.sum(E) / (_n_samples(E) * per_row)
+    return xp.sum(w * E) / (xp.sum(w) * per_row)
+
+
+def _per_row(xp, G, w, per_row=1.0):
+    """The delta of that mean: ``G / (n per_row)``, or ``G w / (sum(w) per_row)``."""
+    if w is None:
+        return G / (_n_samples(G) * per_row)
+    return G * (w / (xp.sum(w) * per_row))
+
+
 class Loss(Configurable):
     """Base class of the losses.
+
+    Every method takes ``w``, the sample weights as an (n, 1) column, or
+    ``None`` for the plain mean over rows.
 
     Attributes
     ----------
@@ -41,15 +64,15 @@ class Loss(Configurable):
 
     link = "identity"
 
-    def value(self, xp, Y, T):
-        """The mean over samples of the per-sample error, a 0-d array."""
+    def value(self, xp, Y, T, w=None):
+        """The (weighted) mean over samples of the per-sample error, a 0-d array."""
         raise NotImplementedError
 
-    def gradient(self, xp, Y, T):
+    def gradient(self, xp, Y, T, w=None):
         """``dL/dY`` for any output activation."""
         raise NotImplementedError
 
-    def value_and_delta(self, xp, Z, T):
+    def value_and_delta(self, xp, Z, T, w=None):
         """The value and ``dL/dZ``, from ``Z``, the input of the :attr:`link` activation.
 
         Returns
@@ -68,17 +91,19 @@ class SquaredError(Loss):
 
     name = "squared_error"
 
-    def value(self, xp, Y, T):
+    def value(self, xp, Y, T, w=None):
         D = Y - T
-        return 0.5 * xp.sum(D * D) / _n_samples(Y)
+        return 0.5 * _mean(xp, D * D, w)
 
-    def gradient(self, xp, Y, T):
-        return (Y - T) / _n_samples(Y)
+    def gradient(self, xp, Y, T, w=None):
+        return _per_row(xp, Y - T, w)
 
-    def value_and_delta(self, xp, Z, T):
+    def value_and_delta(self, xp, Z, T, w=None):
         D = Z - T
-        n = _n_samples(Z)
-        return 0.5 * xp.sum(D * D) / n, D / n
+        if w is None:  # the seed's online step: as few array operations as possible
+            n = _n_samples(Z)
+            return 0.5 * xp.sum(D * D) / n, D / n
+        return 0.5 * _mean(xp, D * D, w), _per_row(xp, D, w)
 
 
 class MeanSquaredError(Loss):
@@ -86,20 +111,20 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def _normalizer(self, Y):
-        return float(Y.shape[0] * (Y.shape[1] if Y.ndim > 1 else 1))
+    def value(self, xp, Y, T, w=None):
+        return self.value_and_delta(xp, Y, T, w)[0]
 
-    def value(self, xp, Y, T):
-        D = Y - T
-        return xp.sum(D * D) / self._normalizer(Y)
+    def gradient(self, xp, Y, T, w=None):
+        return self.value_and_delta(xp, Y, T, w)[1]
 
-    def gradient(self, xp, Y, T):
-        return (2.0 / self._normalizer(Y)) * (Y - T)
-
-    def value_and_delta(self, xp, Z, T):
+    def value_and_delta(self, xp, Z, T, w=None):
         D = Z - T
-        m = self._normalizer(Z)
-        return xp.sum(D * D) / m, (2.0 / m) * D
+        k = _columns(Z)
+        return _mean(xp, D * D, w, per_row=k), 2.0 * _per_row(xp, D, w, per_row=k)
+
+
+def _columns(Y):
+    return float(Y.shape[1] if Y.ndim > 1 else 1)
 
 
 def _clipped_log(xp, Y):
@@ -113,17 +138,16 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     link = "softmax"
 
-    def value(self, xp, Y, T):
-        return -xp.sum(T * _clipped_log(xp, Y)) / _n_samples(Y)
+    def value(self, xp, Y, T, w=None):
+        return -_mean(xp, T * _clipped_log(xp, Y), w)
 
-    def gradient(self, xp, Y, T):
+    def gradient(self, xp, Y, T, w=None):
         tiny = xp.finfo(Y.dtype).smallest_normal
-        return -T / (xp.clip(Y, tiny, 1.0) * _n_samples(Y))
+        return _per_row(xp, -T / xp.clip(Y, tiny, 1.0), w)
 
-    def value_and_delta(self, xp, Z, T):
+    def value_and_delta(self, xp, Z, T, w=None):
         L = log_softmax(xp, Z)
-        n = _n_samples(Z)
-        return -xp.sum(T * L) / n, (xp.exp(L) - T) / n
+        return -_mean(xp, T * L, w), _per_row(xp, xp.exp(L) - T, w)
 
 
 class BinaryCrossEntropy(Loss):
@@ -132,29 +156,55 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     link = "sigmoid"
 
-    def value(self, xp, Y, T):
-        return -xp.sum(T * _clipped_log(xp, Y) + (1.0 - T) * _clipped_log(xp, 1.0 - Y)) \
-            / _n_samples(Y)
+    def value(self, xp, Y, T, w=None):
+        return -_mean(xp, T * _clipped_log(xp, Y) + (1.0 - T) * _clipped_log(xp, 1.0 - Y), w)
 
-    def gradient(self, xp, Y, T):
+    def gradient(self, xp, Y, T, w=None):
         tiny = xp.finfo(Y.dtype).smallest_normal
         P = xp.clip(Y, tiny, 1.0 - xp.finfo(Y.dtype).eps)
-        return (P - T) / (P * (1.0 - P) * _n_samples(Y))
+        return _per_row(xp, (P - T) / (P * (1.0 - P)), w)
 
-    def value_and_delta(self, xp, Z, T):
+    def value_and_delta(self, xp, Z, T, w=None):
         # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z, and s(z) = exp(z - softplus(z))
-        n = _n_samples(Z)
         P = softplus(xp, Z)
-        return xp.sum(P - T * Z) / n, (xp.exp(Z - P) - T) / n
+        return _mean(xp, P - T * Z, w), _per_row(xp, xp.exp(Z - P) - T, w)
+
+
+def _xlogx(xp, T):
+    """``t log t`` with ``0 log 0 = 0``."""
+    return T * xp.log(xp.where(T > 0, T, 1.0))
+
+
+class Poisson(Loss):
+    """Half the Poisson deviance ``E = sum_k y_k - t_k log y_k + t_k log t_k - t_k``; link exp.
+
+    For counts and rates ``t >= 0``; it is 0 where ``y = t``.  The output
+    ``y = e^z`` is always positive.
+    """
+
+    name = "poisson"
+    link = "exp"
+
+    def value(self, xp, Y, T, w=None):
+        tiny = xp.finfo(Y.dtype).smallest_normal
+        return _mean(xp, Y - T * xp.log(xp.maximum(Y, tiny)) + _xlogx(xp, T) - T, w)
+
+    def gradient(self, xp, Y, T, w=None):
+        tiny = xp.finfo(Y.dtype).smallest_normal
+        return _per_row(xp, 1.0 - T / xp.maximum(Y, tiny), w)
+
+    def value_and_delta(self, xp, Z, T, w=None):
+        Y = xp.exp(Z)
+        return _mean(xp, Y - T * Z + _xlogx(xp, T) - T, w), _per_row(xp, Y - T, w)
 
 
 #: Every loss by name, with the spellings of scikit-learn and Keras as aliases.
 LOSSES = {cls.name: cls for cls in (SquaredError, MeanSquaredError, CrossEntropy,
-                                    BinaryCrossEntropy)}
+                                    BinaryCrossEntropy, Poisson)}
 LOSSES.update({"sse": SquaredError, "squared_loss": SquaredError,
                "mean_squared_error": MeanSquaredError, "log_loss": CrossEntropy,
                "categorical_cross_entropy": CrossEntropy, "categorical_crossentropy": CrossEntropy,
-               "binary_crossentropy": BinaryCrossEntropy})
+               "binary_crossentropy": BinaryCrossEntropy, "poisson_deviance": Poisson})
 
 
 def get_loss(loss):

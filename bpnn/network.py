@@ -285,30 +285,35 @@ class Network:
             loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
         return float(loss), grads
 
-    def loss_and_gradients(self, xp, X, T, l2=0.0):
-        """The training step's math on validated device arrays; ``loss`` stays a 0-d array."""
+    def loss_and_gradients(self, xp, X, T, l2=0.0, w=None, l2_shared=False):
+        """The training step's math on validated device arrays; ``loss`` stays a 0-d array.
+
+        ``w`` is an (n, 1) column of sample weights or ``None``; ``l2_shared``
+        divides the penalty by the batch's total weight (see :func:`bpnn.training.fit`).
+        """
         backprops = []
         for layer in self._body:
             X, backprop = layer.forward(xp, X)
             if layer.param_names or backprops:  # nothing to pass back to below the first weights
                 backprops.append(backprop)
-        loss, dY = self._output_loss_and_delta(xp, X, T)
+        loss, dY = self._output_loss_and_delta(xp, X, T, w)
         _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
         if l2:
+            l2 = _penalty_weight(xp, l2, T, w, l2_shared)
             for index, W in self._penalized():
                 grads[index] += l2 * W  # d(l2/2 W²)/dW; grads are fresh buffers of ours
             loss = loss + self._l2_penalty(xp, l2)
         return loss, grads
 
-    def _output_loss_and_delta(self, xp, Z, T):
+    def _output_loss_and_delta(self, xp, Z, T, w=None):
         """The mean loss and ``dL/dZ`` for the output ``Z`` of :attr:`_body`.
 
         With the loss's link as the output activation, ``Z`` is the
         pre-activation and ``dL/dZ = (Y - T) / n``.
         """
         if self._link is not None:
-            return self.loss.value_and_delta(xp, Z, T)
-        return self.loss.value(xp, Z, T), self.loss.gradient(xp, Z, T)
+            return self.loss.value_and_delta(xp, Z, T, w)
+        return self.loss.value(xp, Z, T, w), self.loss.gradient(xp, Z, T, w)
 
     def _penalized(self):
         """``(index in parameters, array)`` of every weight under the L2 penalty."""
@@ -329,13 +334,13 @@ class Network:
         with self.backend.errstate():
             return float(self.loss_value(self.backend.xp, X, T, l2))
 
-    def loss_value(self, xp, X, T, l2=0.0):
+    def loss_value(self, xp, X, T, l2=0.0, w=None, l2_shared=False):
         """The loss on validated device arrays, without the backward pass."""
         for layer in self._body:
             X, _ = layer.forward(xp, X)
-        loss = self._output_loss_and_delta(xp, X, T)[0]  # the stable value from the link's input
+        loss = self._output_loss_and_delta(xp, X, T, w)[0]  # the stable value from the link's input
         if l2:
-            loss = loss + self._l2_penalty(xp, l2)
+            loss = loss + self._l2_penalty(xp, _penalty_weight(xp, l2, T, w, l2_shared))
         return loss
 
     # -- files ------------------------------------------------------------------
@@ -365,6 +370,14 @@ class Network:
         layers = ", ".join(repr(layer) for layer in self.layers)
         where = f", backend={self.backend.name!r}, dtype={self.dtype_name!r}" if self.built else ""
         return f"Network([{layers}], loss={self.loss.name!r}{where})"
+
+
+def _penalty_weight(xp, l2, T, w, shared):
+    """The factor of ``1/2 sum W²`` added to the mean loss: ``l2``, or, shared by the
+    batch's samples (scikit-learn's ``alpha``), ``l2`` over their total weight."""
+    if not shared:
+        return l2
+    return l2 / T.shape[0] if w is None else l2 / xp.sum(w)
 
 
 def _backprop_chain(backprops, dY, need_input_gradient):

@@ -9,7 +9,7 @@ from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
 from .data import epochs_for
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
-from .validation import non_negative_float, positive_int, writable_path
+from .validation import non_negative_float, positive_int, weight_column, writable_path
 
 #: What ``on_divergence="reduce_lr"`` multiplies the learning rate by, and how
 #: many times it may do so in one fit.
@@ -21,7 +21,8 @@ __all__ = ["DivergenceError", "fit"]
 
 def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True, l2=0.0,
         validation_data=None, callbacks=(), verbose=0, checkpoint=None, checkpoint_every=1,
-        resume=None, on_divergence="raise", memory_budget=None):
+        resume=None, on_divergence="raise", memory_budget=None, sample_weight=None,
+        l2_shared=False):
     """Train ``network`` on ``(X, T)``.
 
     Each epoch draws a permutation of the samples from the network's seeded
@@ -52,9 +53,10 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     shuffle : bool, default True
         Reshuffle the samples every epoch.
     l2 : float, default 0.0
-        L2 penalty ``l2/2 sum W²`` on the weights (not the biases).
-    validation_data : tuple (X_val, T_val), optional
-        Evaluated after every epoch as ``"val_loss"``.
+        L2 penalty ``l2/2 sum W²`` on the weights (not the biases), added to
+        each batch's mean loss.
+    validation_data : tuple (X_val, T_val) or (X_val, T_val, w_val), optional
+        Evaluated after every epoch as ``"val_loss"`` (weighted by ``w_val``).
     callbacks : Callback or sequence of Callback
         See :mod:`bpnn.callbacks`: early stopping, CSV logging, learning-rate
         schedules, gradient monitoring, or your own.
@@ -82,6 +84,14 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         epoch, multiply the learning rate by 0.1 and train the epoch again
         (at most 5 times per fit; each retry is listed in
         ``network.divergences``).
+    sample_weight : array_like, shape (n_samples,), optional
+        Non-negative weights of the samples (arrays only, not streams): each
+        batch's loss is the weighted mean ``sum w_i E_i / sum w_i``, so an
+        integer weight counts a sample that many times.
+    l2_shared : bool, default False
+        Share the penalty among the batch's samples, scikit-learn's
+        convention for ``alpha``: each batch's loss is then
+        ``(sum w_i E_i + l2/2 sum W²) / sum w_i``.
 
     Returns
     -------
@@ -124,21 +134,29 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
 
     if memory_budget is not None:
         memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)
-    data = epochs_for(network, X, T, batch_size, memory_budget)
+    data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight)
+    penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
     try:
-        return _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_data,
-                    callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence)
+        return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
+                    validation_data, callbacks, verbose, checkpoint, checkpoint_every, resume,
+                    on_divergence)
     finally:
         data.close()
 
 
-def _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_data, callbacks,
-         verbose, checkpoint, checkpoint_every, resume, on_divergence):
+def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validation_data,
+         callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence):
     validation = None
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, T_val)")
-        validation = network._data(*validation_data)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, T_val) or a triple "
+                             "(X_val, T_val, w_val)")
+        X_val, T_val = network._data(*validation_data[:2])
+        w_val = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            w_val = weight_column(network.backend, validation_data[2], network.dtype,
+                                  X_val.shape[0], name="w_val")
+        validation = X_val, T_val, w_val
     n = data.n_samples
     steps = None if data.bounds is None else len(data.bounds)
 
@@ -151,8 +169,8 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_d
     network.divergences = []
     for callback in [*callbacks, *shown, history]:
         callback.set_model(network)
-    settings = {"batch_size": batch_size, "shuffle": bool(shuffle), "l2": l2, "samples": n,
-                "steps": steps}
+    settings = {"batch_size": batch_size, "shuffle": bool(shuffle), **penalty, "samples": n,
+                "weighted": data.weighted, "steps": steps}
     start_epoch, stopped = 0, False
     if resume is not None:
         from .files.checkpoint import restore_checkpoint
@@ -179,7 +197,7 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_d
                 callback.on_train_begin({})
         if not stopped:
             with network.backend.errstate():  # NaN and inf are checked for, not warned about
-                _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, l2,
+                _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, penalty,
                         everyone, validation, on_divergence, saver, checkpoint_every)
         for callback in everyone:
             callback.on_train_end({})
@@ -189,7 +207,7 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, l2, validation_d
     return history
 
 
-def _epochs(network, optimizer, data, epochs, shuffle, l2, callbacks, validation,
+def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, validation,
             on_divergence, saver, checkpoint_every):
     """The epoch loop of :func:`fit`."""
     xp = network.backend.xp
@@ -206,14 +224,15 @@ def _epochs(network, optimizer, data, epochs, shuffle, l2, callbacks, validation
         batches = data.epoch(shuffle)  # the same batches each time it is called
         while True:
             lr = optimizer.lr
-            total, seen = _steps(network, optimizer, xp, batches(), l2, per_batch)
+            total, seen = _steps(network, optimizer, xp, batches(), penalty, per_batch)
             epoch_loss = float(total) / seen
             if math.isfinite(epoch_loss) and all_finite(xp, params):
                 break
-            _diverged(network, optimizer, xp, batches, l2, epoch, snapshot, on_divergence)
+            _diverged(network, optimizer, xp, batches, penalty, epoch, snapshot, on_divergence)
         logs = {"loss": epoch_loss}
         if validation is not None:
-            logs["val_loss"] = float(network.loss_value(xp, *validation, l2))
+            X_val, T_val, w_val = validation
+            logs["val_loss"] = float(network.loss_value(xp, X_val, T_val, w=w_val, **penalty))
         logs["lr"] = lr
         for callback in callbacks:
             callback.on_epoch_end(epoch, logs)
@@ -224,16 +243,16 @@ def _epochs(network, optimizer, data, epochs, shuffle, l2, callbacks, validation
             break
 
 
-def _steps(network, optimizer, xp, batches, l2, per_batch):
+def _steps(network, optimizer, xp, batches, penalty, per_batch):
     """One pass over the batches: the loss summed over the samples (on the device) and
-    the number of samples."""
+    the number of samples.  A batch is ``(X, T)``, or ``(X, T, w)`` with sample weights."""
     params = network.parameters
     loss_and_gradients = network.loss_and_gradients
     update = optimizer.step
     total = 0.0
     seen = 0
-    for batch, (Xb, Tb) in enumerate(batches):
-        loss, grads = loss_and_gradients(xp, Xb, Tb, l2)
+    for batch, (Xb, Tb, *wb) in enumerate(batches):
+        loss, grads = loss_and_gradients(xp, Xb, Tb, w=wb[0] if wb else None, **penalty)
         update(xp, params, grads)
         size = Xb.shape[0]
         seen += size
@@ -247,10 +266,10 @@ def _steps(network, optimizer, xp, batches, l2, per_batch):
     return total, seen
 
 
-def _diverged(network, optimizer, xp, batches, l2, epoch, snapshot, on_divergence):
+def _diverged(network, optimizer, xp, batches, penalty, epoch, snapshot, on_divergence):
     """Find the failing step; then raise, or cut the learning rate for a retry."""
     snapshot.restore()
-    found = locate(network, xp, batches(), l2, optimizer)
+    found = locate(network, xp, batches(), penalty, optimizer)
     step, what = found if found is not None else (None, "the loss or a weight became NaN or "
                                                         "infinite")
     where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")

@@ -72,6 +72,33 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
     return A
 
 
+def weight_column(backend, w, dtype, n_rows, *, name="sample_weight"):
+    """Sample weights ``w`` (n_rows,) as an (n_rows, 1) column of ``dtype`` on ``backend``.
+
+    Raises
+    ------
+    ValueError
+        A shape other than (n_rows,), NaN, infinity, a negative weight, or
+        weights that are all zero.
+    """
+    xp = backend.xp
+    try:
+        w = backend.asarray(w)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = xp.reshape(w, (-1,))
+    if w.ndim != 1 or w.shape[0] != n_rows:
+        raise ValueError(f"{name} must have shape ({n_rows},), one weight per sample; got "
+                         f"shape {tuple(w.shape)}")
+    w = as_matrix(backend, w, dtype, name=name, allow_vector=True)
+    if bool(xp.any(w < 0)):
+        raise ValueError(f"{name} has negative weights; weights must be >= 0")
+    if not bool(xp.any(w > 0)):
+        raise ValueError(f"{name} is all zeros: at least one sample must have a positive weight")
+    return w
+
+
 def writable_path(path, what):
     """``path`` as a string, after checking that its folder exists (before any work is
     done that a missing folder would waste); ``what`` names the file in the message."""

@@ -35,6 +35,8 @@ def _targets(name, seed=0, n=N, k=K):
         return np.eye(k)[rng.integers(0, k, n)]
     if canonical == "binary_cross_entropy":
         return rng.integers(0, 2, (n, k)).astype(np.float64)
+    if canonical == "poisson":  # counts, zeros among them
+        return rng.poisson(1.5, (n, k)).astype(np.float64)
     return rng.uniform(-2.0, 2.0, (n, k))
 
 
@@ -42,6 +44,8 @@ def _outputs(name, seed=1, n=N, k=K):
     """Outputs ``Y`` inside the loss's domain: (0, 1) for the cross-entropies."""
     if LOSSES[name].name in ("cross_entropy", "binary_cross_entropy"):
         return host_random(seed, (n, k), 0.1, 0.9)
+    if LOSSES[name].name == "poisson":  # rates: positive
+        return host_random(seed, (n, k), 0.2, 3.0)
     return host_random(seed, (n, k))
 
 
@@ -176,10 +180,17 @@ def test_perfect_prediction_costs_nothing(backend, name):
     T = _targets(name)
     if loss.link == "identity":
         value, delta = loss.value_and_delta(xp, _dev(backend, T), _dev(backend, T))
+    tolerance = 1e-20
+    if loss.link == "identity":
+        value, delta = loss.value_and_delta(xp, _dev(backend, T), _dev(backend, T))
+    elif loss.link == "exp":  # z = log t where t > 0; t = 0 needs z = -inf: a very negative one
+        Z = np.log(np.where(T > 0, T, 1e-300))
+        value, delta = loss.value_and_delta(xp, _dev(backend, Z), _dev(backend, T))
+        tolerance = 1e-15  # the rounding of exp(log t) - t log t, terms of about t
     else:  # logits of ±50: correct with probability 1 - O(e^-50)
         value, delta = loss.value_and_delta(xp, _dev(backend, 100.0 * T - 50.0), _dev(backend, T))
-    assert float(value) == pytest.approx(0.0, abs=1e-20)
-    np.testing.assert_allclose(backend.to_numpy(delta), 0.0, atol=1e-20)
+    assert float(value) == pytest.approx(0.0, abs=tolerance)
+    np.testing.assert_allclose(backend.to_numpy(delta), 0.0, atol=tolerance)
 
 
 # -- stability ------------------------------------------------------------------------
@@ -258,10 +269,38 @@ def test_aliases_resolve(alias, cls):
 def test_every_entry_builds_its_class_and_instances_pass_through():
     """Each registry entry builds a :class:`Loss` with a known link; instances come back as is."""
     links = {"squared_error": "identity", "mse": "identity", "cross_entropy": "softmax",
-             "binary_cross_entropy": "sigmoid"}
+             "binary_cross_entropy": "sigmoid", "poisson": "exp"}
     for name in NAMES:
         loss = get_loss(name)
         assert isinstance(loss, Loss) and type(loss) is LOSSES[name]
         assert loss.link == links[loss.name]
     loss = BinaryCrossEntropy()
     assert get_loss(loss) is loss
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_integer_sample_weights_equal_repeated_rows(backend, name):
+    """Weight 2 on a row is that row twice, weight 0 is the row left out: value and the
+    gradient of the value (the delta's rows of a repeated row summed)."""
+    xp = backend.xp
+    loss = get_loss(name)
+    Z, T = host_random(3, (N, K)), _targets(name)
+    if loss.link == "identity":
+        Z = _outputs(name)
+    counts = np.array([2.0, 0.0, 1.0, 3.0])
+    repeat = np.repeat(np.arange(N), counts.astype(int))
+    w = _dev(backend, counts[:, None])
+    value, delta = loss.value_and_delta(xp, _dev(backend, Z), _dev(backend, T), w)
+    value_r, delta_r = loss.value_and_delta(xp, _dev(backend, Z[repeat]), _dev(backend, T[repeat]))
+    assert float(value) == pytest.approx(float(value_r), rel=1e-12)
+    summed = np.zeros((N, K))
+    np.add.at(summed, repeat, backend.to_numpy(delta_r))
+    np.testing.assert_allclose(backend.to_numpy(delta), summed, rtol=1e-12, atol=1e-15)
+    Y = _outputs(name)
+    assert float(loss.value(xp, _dev(backend, Y), _dev(backend, T), w)) == pytest.approx(
+        float(loss.value(xp, _dev(backend, Y[repeat]), _dev(backend, T[repeat]))), rel=1e-12)
+    gradient = backend.to_numpy(loss.gradient(xp, _dev(backend, Y), _dev(backend, T), w))
+    summed = np.zeros((N, K))
+    np.add.at(summed, repeat, backend.to_numpy(
+        loss.gradient(xp, _dev(backend, Y[repeat]), _dev(backend, T[repeat]))))
+    np.testing.assert_allclose(gradient, summed, rtol=1e-12, atol=1e-15)

@@ -109,7 +109,8 @@ def test_activations_are_finite_and_quiet_over_the_whole_float_range(backend):
         dX = f.backward(backend.xp, backend.xp.ones_like(X), X, Y)
         assert np.all(np.isfinite(host(backend, Y))) and np.all(np.isfinite(host(backend, dX)))
 
-    run_property(check, st.sampled_from(sorted(set(ACTIVATIONS) - {"softmax"})),
+    # softmax is not elementwise; exp is unbounded (e^1e300 is inf by definition)
+    run_property(check, st.sampled_from(sorted(set(ACTIVATIONS) - {"softmax", "exp"})),
                  dtypes().flatmap(lambda dtype: xps.arrays(
                      backend.dtype(dtype), xps.array_shapes(max_dims=2, max_side=8),
                      elements=finite(dtype, 1e300 if dtype == "float64" else None))))

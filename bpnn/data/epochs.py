@@ -8,6 +8,7 @@ map gives the same run.
 from __future__ import annotations
 
 from ..backends.host_io import open_rows
+from ..validation import weight_column
 from .stream import IteratorStream, RowStream, is_batch_iterator
 
 
@@ -25,24 +26,30 @@ GATHER_EPOCH_BYTES = 8 * 2 ** 20
 
 
 class ArrayEpochs:
-    """Data already on the device: each epoch permutes it and slices batches."""
+    """Data already on the device: each epoch permutes it and slices batches.
 
-    def __init__(self, network, X, T, batch_size):
-        self.network, self.X, self.T = network, X, T
+    With sample weights ``w`` (an (n, 1) column) batches are ``(X, T, w)``.
+    """
+
+    def __init__(self, network, X, T, batch_size, w=None):
+        self.network = network
+        self.arrays = (X, T) if w is None else (X, T, w)
+        self.weighted = w is not None
         self.n_samples = X.shape[0]
         self.bounds = batch_bounds(self.n_samples, batch_size)
 
     def epoch(self, shuffle):
-        X, T, xp = self.X, self.T, self.network.backend.xp
+        arrays, xp = self.arrays, self.network.backend.xp
         bounds = self.bounds
         if shuffle:
             order = self.network.rng.permutation(self.n_samples)
-            itemsize = xp.finfo(X.dtype).bits // 8
-            if (X.shape[1] + T.shape[1]) * self.n_samples * itemsize > GATHER_EPOCH_BYTES:
-                return lambda: ((xp.take(X, order[start:stop], axis=0),
-                                 xp.take(T, order[start:stop], axis=0)) for start, stop in bounds)
-            X, T = xp.take(X, order, axis=0), xp.take(T, order, axis=0)
-        return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
+            itemsize = xp.finfo(arrays[0].dtype).bits // 8
+            columns = sum(A.shape[1] for A in arrays)
+            if columns * self.n_samples * itemsize > GATHER_EPOCH_BYTES:
+                return lambda: (tuple(xp.take(A, order[start:stop], axis=0) for A in arrays)
+                                for start, stop in bounds)
+            arrays = tuple(xp.take(A, order, axis=0) for A in arrays)
+        return lambda: (tuple(A[start:stop, ...] for A in arrays) for start, stop in bounds)
 
     def close(self):
         pass
@@ -55,6 +62,8 @@ class StreamEpochs:
     in the whole data) and sent with the backend's ``upload``, which on CuPy
     overlaps the copy with the computation.
     """
+
+    weighted = False
 
     def __init__(self, network, stream, batch_size):
         self.network, self.stream, self.batch_size = network, stream, batch_size
@@ -101,6 +110,7 @@ class IteratorEpochs:
 
     bounds = None
     n_samples = None
+    weighted = False
 
     def __init__(self, network, stream):
         self.network, self.stream = network, stream
@@ -113,22 +123,33 @@ class IteratorEpochs:
         pass
 
 
-def epochs_for(network, X, T, batch_size, memory_budget=None):
+def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None):
     """The provider for ``fit(X, T)``: arrays, files and memory maps, or batch iterators.
 
     Files and memory maps are streamed from the host; on a GPU, when they take
     at most ``memory_budget`` bytes there (default: half the free device
-    memory), they are moved to the device once instead.
+    memory), they are moved to the device once instead.  ``sample_weight``
+    goes with arrays only.
     """
+    streamed = ValueError("sample_weight goes with arrays only, not with files, memory maps "
+                          "or batch iterators")
     if is_batch_iterator(X):
         if T is not None:
             raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
                              "(X, T) pairs)")
+        if sample_weight is not None:
+            raise streamed
         return IteratorEpochs(network, IteratorStream(X))
     rows = open_rows(X)  # None for an ordinary array of any library
     if rows is None:
         X, T = network._data(X, T)
-        return ArrayEpochs(network, X, T, batch_size)
+        w = None
+        if sample_weight is not None:
+            w = weight_column(network.backend, sample_weight, network.dtype, X.shape[0])
+        return ArrayEpochs(network, X, T, batch_size, w)
+    if sample_weight is not None:
+        rows.close()
+        raise streamed
     data = StreamEpochs(network, RowStream(rows, T), batch_size)
     free = network.backend.free_memory()
     if free is not None:

@@ -18,7 +18,7 @@ from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomi
 from .model_file import check_finite, network_config, network_from, parameter_arrays
 
 #: The fit settings a resumed run must share with the checkpointed one.
-SETTINGS = ("batch_size", "shuffle", "l2", "samples")
+SETTINGS = ("batch_size", "shuffle", "l2", "l2_shared", "samples", "weighted")
 
 
 def save_checkpoint(path, network, optimizer, callbacks, history, epoch, settings, stopped):

@@ -6,7 +6,7 @@ import contextlib
 
 import numpy as np
 
-from .random import HostRandom
+from .random import HostRandom, RandomStateStream
 
 #: The floating dtypes a model may use, by name.
 FLOAT_DTYPES = ("float32", "float64")
@@ -143,7 +143,11 @@ class Backend:
 
     # -- randomness and timing --------------------------------------------------
     def random(self, seed=None):
-        """A :class:`HostRandom` stream (NumPy ``PCG64(seed)``) delivering to this device."""
+        """A :class:`HostRandom` stream (NumPy ``PCG64(seed)``) delivering to this device;
+        for a ``numpy.random.RandomState`` seed, scikit-learn's stream on it
+        (:class:`~bpnn.backends.random.RandomStateStream`)."""
+        if isinstance(seed, np.random.RandomState):
+            return RandomStateStream(self, seed)
         return HostRandom(self, seed)
 
     def synchronize(self):
@@ -175,5 +179,21 @@ class Backend:
         """One line: library, version and device."""
         raise NotImplementedError
 
+    @property
+    def spec(self):
+        """The name :func:`~bpnn.backends.get_backend` rebuilds this backend from."""
+        return self.name
+
+    def __reduce__(self):
+        # a model pickled with its backend unpickles onto the same backend and device
+        # of the unpickling process (the module objects inside are not picklable)
+        return _backend_from_spec, (self.spec,)
+
     def __repr__(self):
         return f"<bpnn backend {self.name!r} on {self.device}>"
+
+
+def _backend_from_spec(spec):
+    from .selector import get_backend
+
+    return get_backend(spec)

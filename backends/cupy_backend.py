@@ -38,6 +38,10 @@ class CupyBackend(Backend):
             return False, f"CuPy cannot use a CUDA device ({type(error).__name__}: {error})"
         return True, ""
 
+    @property
+    def spec(self):
+        return f"cupy:{self.device.id}"
+
     def __init__(self, device=None):
         import array_api_compat.cupy as xp
         import cupy

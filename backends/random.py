@@ -52,3 +52,64 @@ class HostRandom:
     @state.setter
     def state(self, value):
         self.generator.bit_generator.state = value
+
+    def reset_order(self):
+        """Start the shuffles of a new fit (a no-op: each permutation is drawn afresh)."""
+
+
+class RandomStateStream(HostRandom):
+    """scikit-learn's random stream: one ``numpy.random.RandomState`` for everything.
+
+    The draws are those of scikit-learn's estimators for the same
+    ``random_state``: ``uniform`` calls ``RandomState.uniform(low, high,
+    shape)``, and each epoch's order is the previous one shuffled again
+    (``sklearn.utils.shuffle`` of the carried index array), from the identity
+    at the start of each fit (:meth:`reset_order`).
+
+    Parameters
+    ----------
+    backend : Backend
+    random_state : numpy.random.RandomState
+        Used, and advanced, in place (shared with the caller).
+    """
+
+    def __init__(self, backend, random_state):
+        self.backend = backend
+        self.seed = None
+        self.random_state = random_state
+        self.order = None
+
+    def normal(self, shape, dtype, scale=1.0):
+        return self.backend.asarray(scale * self.random_state.standard_normal(shape),
+                                    dtype=dtype)
+
+    def uniform(self, shape, dtype, low=-1.0, high=1.0):
+        return self.backend.asarray(self.random_state.uniform(low, high, shape), dtype=dtype)
+
+    def host_permutation(self, n):
+        if self.order is None or len(self.order) != n:
+            self.order = np.arange(n)
+        indices = np.arange(n)
+        self.random_state.shuffle(indices)
+        self.order = self.order[indices]
+        return self.order
+
+    def permutation(self, n):
+        return self.backend.asarray(self.host_permutation(n))
+
+    def reset_order(self):
+        self.order = None
+
+    @property
+    def state(self):
+        name, key, pos, has_gauss, gauss = self.random_state.get_state()
+        return {"bit_generator": name, "key": key.tolist(), "pos": int(pos),
+                "has_gauss": int(has_gauss), "gauss": float(gauss),
+                "order": None if self.order is None else self.order.tolist()}
+
+    @state.setter
+    def state(self, value):
+        self.random_state.set_state((value["bit_generator"], np.asarray(value["key"],
+                                                                         dtype=np.uint32),
+                                     value["pos"], value["has_gauss"], value["gauss"]))
+        self.order = None if value["order"] is None else np.asarray(value["order"])

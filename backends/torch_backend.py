@@ -22,6 +22,10 @@ class TorchBackend(Backend):
             return False, "PyTorch is not installed (pip install torch)"
         return True, ""
 
+    @property
+    def spec(self):
+        return "torch" if self.device.type == "cpu" else f"torch:{self.device}"
+
     def __init__(self, device=None):
         import array_api_compat.torch as xp
         import torch

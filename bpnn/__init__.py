@@ -13,6 +13,8 @@ Examples
 True
 """
 
+import importlib
+
 from ._version import __version__
 from . import activations, callbacks, datasets, diagnostics, files, initializers, losses, plot
 from .activations import ACTIVATIONS, get_activation
@@ -46,6 +48,14 @@ from .divergence import DivergenceError
 from .files import ModelFileError, load, save
 
 
+def __getattr__(name):
+    # the estimators import scikit-learn: only when they are asked for
+    if name in ("MLPClassifier", "MLPRegressor", "estimators"):
+        estimators = importlib.import_module(".estimators", __name__)
+        return estimators if name == "estimators" else getattr(estimators, name)
+    raise AttributeError(f"module 'bpnn' has no attribute {name!r}")
+
+
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
@@ -69,6 +79,8 @@ __all__ = [
     "LambdaCallback",
     "Layer",
     "LearningRateScheduler",
+    "MLPClassifier",
+    "MLPRegressor",
     "ModelFileError",
     "Network",
     "Normal",

@@ -88,10 +88,36 @@ class HeNormal(HeUniform):
     distribution = "normal"
 
 
+class FanSumUniform(Initializer):
+    """scikit-learn's MLP initialization: ``W`` and ``b`` uniform in
+    ``±sqrt(gain / (n_in + n_out))``; gain 6 (Glorot's uniform bound), 2 for logistic units.
+
+    Parameters
+    ----------
+    gain : float, default 6.0
+    """
+
+    name = "fan_sum_uniform"
+
+    def __init__(self, gain=6.0):
+        self.gain = float(gain)
+        if not self.gain > 0:
+            raise ValueError(f"gain must be > 0, got {gain!r}")
+
+    def __call__(self, rng, n_in, n_out, dtype):
+        limit = math.sqrt(self.gain / (n_in + n_out))
+        W = rng.uniform((n_in, n_out), dtype, low=-limit, high=limit)
+        b = rng.uniform((n_out,), dtype, low=-limit, high=limit)
+        return W, b
+
+    def config(self):
+        return {"gain": self.gain}
+
+
 INITIALIZERS = {cls.name: cls for cls in (Normal, GlorotUniform, GlorotNormal, HeUniform,
-                                          HeNormal)}
+                                          HeNormal, FanSumUniform)}
 INITIALIZERS.update({"xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
-                     "randn": Normal})
+                     "randn": Normal, "sklearn": FanSumUniform})
 
 #: The default initializer of each activation family (``ActivationFunction.init_family``).
 DEFAULT_FOR_FAMILY = {"glorot": "glorot_uniform", "he": "he_uniform"}

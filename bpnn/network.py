@@ -36,10 +36,11 @@ class Network:
     dtype : {"float32", "float64"}, optional
         The one float dtype of the parameters and the computation.  By default
         float32 if the first data seen is float32, else float64.
-    seed : int, optional
+    seed : int or numpy.random.RandomState, optional
         Seed of the host random stream (NumPy ``PCG64``) that draws the
         initial weights and then the shuffle order: one seed gives the same
-        run on every backend.  ``None`` draws fresh entropy.
+        run on every backend.  ``None`` draws fresh entropy.  A
+        ``RandomState`` gives scikit-learn's stream, drawn from it in place.
 
     Attributes
     ----------

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# scikit-learn's estimator checks feed array-api-strict and PyTorch arrays to the estimators
+# (check_array_api_input) only when SciPy's array API support is on; it must be set before
+# SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import pytest  # noqa: E402
 
 from hypothesis import HealthCheck, settings
 

@@ -1,0 +1,482 @@
+"""What MLPClassifier and MLPRegressor share: parameters, data handling and the solvers.
+
+The estimators hold a :class:`bpnn.Network` (``network_``) and train it with
+:func:`bpnn.training.fit` (``sgd``, ``adam``) or :func:`bpnn.lbfgs.lbfgs`, so
+they run on every backend.  scikit-learn's conventions are kept where they
+decide results:
+
+* the loss of a batch is ``(sum_i w_i E_i + alpha/2 sum W²) / sum_i w_i``
+  (``l2_shared``), with ``E`` the squared error for regression and the
+  log-loss for classification;
+* the initial weights and biases are uniform in ``±sqrt(6 / (n_in + n_out))``
+  (``±sqrt(2 / ...)`` for logistic hidden units);
+* batches of ``min(200, n_samples)`` by default, the stopping rule on ``tol``
+  and ``n_iter_no_change``, the ``invscaling`` and ``adaptive`` schedules, and
+  the validation split of ``early_stopping``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ..activations import ACTIVATIONS
+from ..backends import FLOAT_DTYPES, infer_backend_name
+from ..builders import mlp
+from ..callbacks import Callback, LearningRateScheduler
+from ..initializers import FanSumUniform, get_initializer
+from ..lbfgs import lbfgs
+from ..optimizers import SGD, Adam
+from ..validation import weight_column
+from .stopping import NoImprovement
+
+SOLVERS = ("lbfgs", "sgd", "adam")
+SCHEDULES = ("constant", "invscaling", "adaptive")
+#: scikit-learn's names of the output activations, by bpnn name.
+SKLEARN_NAMES = {"sigmoid": "logistic"}
+
+
+def _fail(estimator, name, requirement, value):
+    raise ValueError(f"The {name!r} parameter of {type(estimator).__name__} must be "
+                     f"{requirement}. Got {value!r} instead.")
+
+
+def _is_number(value, integral=False):
+    kind = numbers.Integral if integral else numbers.Real
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def stochastic(estimator):
+    """Whether ``partial_fit`` is available: for sgd and adam, as in scikit-learn."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
+
+
+class ValidationScore(Callback):
+    """Log ``val_score`` (accuracy or R²) on the validation set after every epoch."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = self.score()
+
+
+class BaseMLP(BaseEstimator):
+    """Base class of :class:`MLPClassifier` and :class:`MLPRegressor` (see them)."""
+
+    #: The default output activation and loss, set by each estimator per target.
+    _task = None
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 backend="auto", dtype=None, output_activation=None, init=None,
+                 restore_best_weights=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.backend = backend
+        self.dtype = dtype
+        self.output_activation = output_activation
+        self.init = init
+        self.restore_best_weights = restore_best_weights
+
+    # -- parameters -------------------------------------------------------------
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if _is_number(sizes, integral=True) else sizes
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            sizes = None
+        if sizes is None or not all(_is_number(size, integral=True) and size > 0
+                                    for size in sizes):
+            _fail(self, "hidden_layer_sizes", "a positive int or a sequence of them",
+                  self.hidden_layer_sizes)
+        return [int(size) for size in sizes]
+
+    def _hidden_activations(self, n_hidden):
+        names = self.activation
+        names = [names] * n_hidden if isinstance(names, str) else list(names)
+        known = sorted(set(ACTIVATIONS) - {"softmax"}) + ["rbf"]
+        if len(names) != n_hidden or not all(isinstance(name, str) and name.lower() in known
+                                             for name in names):
+            _fail(self, "activation", f"one of {known} or a list of them, one per hidden "
+                  f"layer ({n_hidden})", self.activation)
+        return [name.lower() for name in names]
+
+    def _check_params(self):
+        """Check every parameter, with scikit-learn's wording, before any work."""
+        def check(name, ok, requirement):
+            if not ok:
+                _fail(self, name, requirement, getattr(self, name))
+
+        number = _is_number
+        check("solver", self.solver in SOLVERS, f"one of {SOLVERS}")
+        check("alpha", number(self.alpha) and self.alpha >= 0, "a float in [0, inf)")
+        check("batch_size", self.batch_size == "auto" or (number(self.batch_size, True)
+                                                          and self.batch_size >= 1),
+              "'auto' or an int >= 1")
+        check("learning_rate", self.learning_rate in SCHEDULES, f"one of {SCHEDULES}")
+        check("learning_rate_init", number(self.learning_rate_init)
+              and self.learning_rate_init > 0, "a float in (0, inf)")
+        check("power_t", number(self.power_t) and self.power_t >= 0, "a float in [0, inf)")
+        check("max_iter", number(self.max_iter, True) and self.max_iter >= 1, "an int >= 1")
+        check("tol", number(self.tol) and self.tol >= 0, "a float in [0, inf)")
+        check("momentum", number(self.momentum) and 0 <= self.momentum < 1,
+              "a float in [0, 1)")
+        check("validation_fraction", number(self.validation_fraction)
+              and 0 < self.validation_fraction < 1, "a float in (0, 1)")
+        for name in ("beta_1", "beta_2"):
+            check(name, number(getattr(self, name)) and 0 <= getattr(self, name) < 1,
+                  "a float in [0, 1)")
+        check("epsilon", number(self.epsilon) and self.epsilon > 0, "a float in (0, inf)")
+        check("n_iter_no_change", number(self.n_iter_no_change, True)
+              and self.n_iter_no_change >= 1, "an int >= 1")
+        check("max_fun", number(self.max_fun, True) and self.max_fun >= 1, "an int >= 1")
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            check(name, isinstance(getattr(self, name), (bool, numbers.Integral)), "a bool")
+        check("verbose", isinstance(self.verbose, (bool, numbers.Integral)), "a bool or int")
+        check("restore_best_weights", self.restore_best_weights in (None, True, False),
+              "None, True or False")
+        check("dtype", self.dtype is None or self.dtype in FLOAT_DTYPES,
+              f"None or one of {FLOAT_DTYPES}")
+        check("backend", isinstance(self.backend, str), "a backend name such as 'auto', "
+              "'numpy', 'cupy', 'torch'")
+        hidden = self._hidden_sizes()
+        return hidden, self._hidden_activations(len(hidden))
+
+    def _initializer(self, activations):
+        if self.init is not None:
+            try:
+                return get_initializer(self.init)
+            except ValueError as error:
+                raise ValueError(f"The 'init' parameter of {type(self).__name__}: {error}") \
+                    from None
+        # scikit-learn's: gain 2 for logistic units, 6 otherwise, biases drawn too
+        logistic = activations and all(ACTIVATIONS.get(name) is ACTIVATIONS["sigmoid"]
+                                       for name in activations)
+        return FanSumUniform(2.0 if logistic else 6.0)
+
+    # -- data -------------------------------------------------------------------
+    def _validate(self, X, y=None, reset=True, **options):
+        """Host data through scikit-learn's checks (dense, finite, 2-D, float); device
+        arrays through the network's own.  Returns ``(X, y, on_device)``."""
+        on_device = infer_backend_name(X) not in (None, "numpy")
+        if on_device:
+            n_features = X.shape[1] if getattr(X, "ndim", 0) == 2 else None
+            if n_features is None:
+                raise ValueError(f"X must be 2-D (n_samples, n_features); got shape "
+                                 f"{tuple(X.shape)}")
+            if reset:
+                self.n_features_in_ = n_features
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif n_features != self.n_features_in_:
+                raise ValueError(f"X has {n_features} features, but {type(self).__name__} is "
+                                 f"expecting {self.n_features_in_} features as input.")
+            return X, y, True
+        kwargs = dict(accept_sparse=["csr", "csc"], dtype=["float64", "float32"], reset=reset)
+        if y is None:
+            X = validate_data(self, X, **kwargs)
+        else:
+            X, y = validate_data(self, X, y, multi_output=True, **kwargs, **options)
+        if hasattr(X, "toarray"):  # the math is dense: sparse rows are densified
+            X = X.toarray()
+        return X, y, False
+
+    def _weights(self, sample_weight, X, on_device):
+        """Sample weights checked by scikit-learn for host data (by ``fit`` on a device)."""
+        if sample_weight is None or on_device:
+            return sample_weight
+        return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+
+    def _backend_spec(self, X):
+        """``backend="auto"`` follows the input's library (NumPy data: the numpy backend)."""
+        if self.backend == "auto":
+            return infer_backend_name(X) or "numpy"
+        return self.backend
+
+    def _device(self, X, dtype):
+        """``X`` on the network's backend, with an error naming both sides on a mismatch."""
+        network = self.network_
+        try:
+            return network.backend.asarray(X, dtype=dtype)
+        except ValueError as error:
+            where = infer_backend_name(X)
+            raise ValueError(f"{type(self).__name__} was fitted on the "
+                             f"{network.backend.name!r} backend ({network.backend.device}); X "
+                             f"is {where or 'host'} data: {error}") from None
+
+    def _output(self, A, on_device):
+        """A result in the input's namespace: NumPy for host input."""
+        return A if on_device else self.network_.backend.to_numpy(A)
+
+    def _forward(self, X):
+        """The network's outputs for ``X`` (device array) and whether X was a device array."""
+        check_is_fitted(self, "network_")
+        X, _, on_device = self._validate(X, reset=False)
+        return self.network_.forward(self._device(X, self.network_.dtype)), on_device
+
+    # -- fitting ------------------------------------------------------------------
+    def _first_pass(self, incremental):
+        return not hasattr(self, "network_") or (not self.warm_start and not incremental)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
+        hidden, activations = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None.")
+        first = self._first_pass(incremental)
+        X, T, w, on_device = self._training_data(X, y, sample_weight, incremental, reset=first)
+        # one RandomState per fit draws the weights, the validation split and every
+        # shuffle, in scikit-learn's order: the same random_state gives scikit-learn's run
+        self._random_state = check_random_state(self.random_state)
+        if first:
+            self._build(X, T, hidden, activations)
+        else:
+            self.network_.rng = self.network_.backend.random(self._random_state)
+        strata = T if self._stratify() else None
+        dtype = self.network_.dtype
+        X, T = self._device(X, dtype), self._network_targets(self._device(T, dtype))
+        if T.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {T.shape[1]} outputs, but {type(self).__name__} was "
+                             f"fitted with {self.n_outputs_}")
+        self._check_targets(T)
+        if w is not None:
+            w = weight_column(self.network_.backend, w, dtype, X.shape[0])
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, T, w)
+        else:
+            self._fit_stochastic(X, T, strata, w, incremental, validation)
+        return self
+
+    def _build(self, X, T, hidden, activations):
+        """Draw a fresh network (first fit, or a fit without ``warm_start``)."""
+        output, loss, n_outputs = self._output_and_loss(T)
+        dtype = self.dtype or ("float32" if str(getattr(X, "dtype", "")).endswith("float32")
+                               else "float64")
+        network = mlp([X.shape[1], *hidden, n_outputs], activation=activations,
+                      output_activation=output, loss=loss,
+                      init=self._initializer(activations), backend=self._backend_spec(X),
+                      dtype=dtype, seed=self._random_state)
+        network.build(like=X)
+        self.network_ = network
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(hidden) + 2
+        self.out_activation_ = SKLEARN_NAMES.get(output, output)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.validation_loss_curve_ = None
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.best_loss_ = None
+        self._optimizer = None
+        self._stopping = None
+
+    def _network_targets(self, T):
+        """The targets (a device array) as the network's outputs."""
+        return T
+
+    def _check_targets(self, T):
+        """Refuse targets outside the loss's domain (device array)."""
+
+    def _weighted_mean(self, values, w):
+        """The mean of a device vector as a float, weighted by ``w`` (host or device)."""
+        xp = self.network_.xp
+        if w is None:
+            return float(xp.mean(values))
+        w = self._device(w, values.dtype)
+        return float(xp.sum(values * xp.reshape(w, (-1,))) / xp.sum(w))
+
+    def _new_optimizer(self):
+        if self.solver == "sgd":
+            return SGD(lr=self.learning_rate_init, momentum=self.momentum,
+                       nesterov=bool(self.nesterovs_momentum))
+        return Adam(lr=self.learning_rate_init, beta_1=self.beta_1, beta_2=self.beta_2,
+                    eps=self.epsilon)
+
+    def _split(self, X, T, strata, w):
+        """scikit-learn's validation split for ``early_stopping`` (stratified by the
+        binarized labels for a classifier with one output), as row indices applied on
+        the device."""
+        n = X.shape[0]
+        stratify = None
+        if strata is not None:
+            owner = infer_backend_name(strata)
+            stratify = strata if owner in (None, "numpy") else \
+                self.network_.backend.to_numpy(strata)
+        train, val = train_test_split(list(range(n)), random_state=self._random_state,
+                                      test_size=self.validation_fraction, stratify=stratify)
+        if len(val) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        backend = self.network_.backend
+        xp = backend.xp
+
+        def rows(A, index):
+            return None if A is None else xp.take(A, backend.asarray(index), axis=0)
+
+        return (rows(X, train), rows(T, train), rows(w, train)), \
+            (rows(X, val), rows(T, val), rows(w, val))
+
+    def _fit_stochastic(self, X, T, strata, w, incremental, validation):
+        network = self.network_
+        train = (X, T, w)
+        val = None
+        if validation is not None:
+            val = validation
+        elif self.early_stopping:
+            train, val = self._split(X, T, strata, w)
+        X, T, w = train
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", UserWarning, stacklevel=3)
+            batch_size = min(self.batch_size, n)
+
+        network.rng.reset_order()  # scikit-learn's shuffles start from the identity each fit
+        fresh = not incremental or self._optimizer is None
+        if fresh:
+            self._optimizer = self._new_optimizer()
+        restore = self.early_stopping if self.restore_best_weights is None \
+            else self.restore_best_weights
+        monitor = "val_score" if (self.early_stopping or (restore and val is not None)) \
+            else "loss"
+        if self._stopping is None or self._stopping.monitor != monitor:
+            self._stopping = NoImprovement(
+                monitor, self.tol, self.n_iter_no_change, keep_best=restore,
+                adaptive=self.solver == "sgd" and self.learning_rate == "adaptive",
+                verbose=bool(self.verbose))
+        self._stopping.keep_best = restore
+        callbacks = []
+        if val is not None:
+            callbacks.append(ValidationScore(lambda: self._score_device(*val)))
+        callbacks.append(self._stopping)
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            callbacks.append(self._invscaling(n, fresh))
+
+        epochs = 1 if incremental else self.max_iter
+        history = None
+        try:
+            network.fit(X, T, epochs=epochs, batch_size=batch_size, optimizer=self._optimizer,
+                        shuffle=bool(self.shuffle), l2=float(self.alpha), l2_shared=True,
+                        sample_weight=None if w is None else w[:, 0],
+                        validation_data=None if val is None else val,
+                        callbacks=callbacks, verbose=2 if self.verbose else 0)
+        finally:  # also after a divergence: the record up to it, the last finite weights
+            history = network.history
+            self._record(history, n, val is not None, monitor)
+        if restore and self._stopping.best_weights is not None:
+            network.restore_parameters(self._stopping.best_weights)
+        if not incremental and not self._stopping.converged and self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                          "and the optimization hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=3)
+
+    def _invscaling(self, n, fresh):
+        """scikit-learn's ``invscaling``: after each epoch ``lr = lr0 / (t + 1)^power_t``
+        with ``t`` the samples seen so far; a fresh optimizer starts at ``lr0``."""
+        lr0, power, t0 = float(self.learning_rate_init), float(self.power_t), self.t_
+
+        def schedule(epoch, lr):
+            if epoch == 0 and fresh:
+                return lr0
+            return lr0 / (t0 + epoch * n + 1) ** power
+
+        return LearningRateScheduler(schedule)
+
+    def _record(self, history, n, validated, monitor):
+        """The scikit-learn attributes from the record of one fit."""
+        if history is None:
+            return
+        losses = list(history["loss"]) if "loss" in history else []
+        self.n_iter_ = len(losses)
+        self.t_ += n * len(losses)
+        self.loss_curve_ = list(self.loss_curve_) + losses
+        if losses:
+            self.loss_ = losses[-1]
+        if validated:
+            self.validation_loss_curve_ = list(self.validation_loss_curve_ or []) + \
+                list(history["val_loss"])
+            self.validation_scores_ = list(self.validation_scores_ or []) + \
+                list(history["val_score"])
+        stopping = self._stopping
+        if monitor == "val_score":
+            self.best_validation_score_ = stopping.best if self.validation_scores_ else None
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = stopping.best if losses else None
+
+    def _fit_lbfgs(self, X, T, w):
+        network = self.network_
+        result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,
+                       max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol)
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self.loss_curve_ = list(result.losses)
+        self.best_loss_ = min(self.loss_curve_, default=result.loss)
+        if not result.converged:
+            warnings.warn(f"lbfgs failed to converge after {result.n_iter} iteration(s): "
+                          f"{result.message}. Increase the number of iterations (max_iter) or "
+                          "scale the data (sklearn.preprocessing.StandardScaler).",
+                          ConvergenceWarning, stacklevel=3)
+
+    # -- fitted attributes ----------------------------------------------------------
+    @property
+    def coefs_(self):
+        """The weight matrices ``W`` (n_in, n_out) of each layer, the network's own arrays
+        (NumPy arrays on the numpy backend, else the backend's); an RBF layer's are its
+        centres."""
+        check_is_fitted(self, "network_")
+        return [layer.params[0] for layer in self.network_.layers if layer.params]
+
+    @property
+    def intercepts_(self):
+        """The bias vectors ``b`` (n_out,) of each layer (an RBF layer's widths)."""
+        check_is_fitted(self, "network_")
+        return [layer.params[1] for layer in self.network_.layers if layer.params]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

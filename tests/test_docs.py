@@ -32,6 +32,10 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch):
             assert (tmp_path / "run.ckpt").exists()
         if "features.npy" in block:
             assert namespace["net"].history.epoch == [0, 1]
+        if "bpnn.MLPClassifier(" in block:
+            assert namespace["scores"].mean() > 0.9
+            clf = namespace["clf"]
+            assert len(clf.validation_loss_curve_) == clf.n_iter_
         if "EarlyStopping(" in block:
             history, stop = namespace["history"], namespace["stop"]
             assert stop.best == min(history["val_loss"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from . import crossover, large, machine, mlp, seed_sin
+from . import crossover, estimators, large, machine, mlp, seed_sin
 
-WORKLOADS = ("seed-sin", "mlp", "crossover", "large")
+WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
 PEERS = ("numpy-hand", "torch", "sklearn")
 
 
@@ -27,6 +27,8 @@ def run(workloads, backends, peers, repeats=5, quick=False, write=print):
         elif workload == "large":
             rows += large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
                               cpu_samples=4096 if quick else large.CPU_SAMPLES)
+        elif workload == "estimators":
+            rows += estimators.run(backends, repeats, quick=quick)
     return rows
 
 
@@ -53,6 +55,11 @@ def table(rows):
             for row in block:
                 lines.append(f"  {row['who']:<22}{row['width']:>7}{row['batch']:>7}"
                              f"{row['samples_per_s']:>14,.0f}")
+        elif workload == "estimators":
+            lines.append(f"  {'':<22}{'solver':>8}{'fit s':>10}{'best':>10}{'x sklearn':>11}")
+            for row in block:
+                lines.append(f"  {row['who']:<22}{row['solver']:>8}{row['seconds']:>10.3f}"
+                             f"{row['best_seconds']:>10.3f}{row['of_sklearn']:>11.2f}")
         else:
             for row in block:
                 note = " (shortened: CPU)" if row["shortened"] else ""

@@ -13,13 +13,13 @@ from bpnn.cli import main
 
 def test_quick_bench_writes_table_json_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    code = main(["bench", "--quick", "--workloads", "seed-sin,mlp,crossover,large",
+    code = main(["bench", "--quick", "--workloads", "seed-sin,mlp,crossover,large,estimators",
                  "--backends", "numpy,array_api_strict", "--peers", "numpy-hand",
                  "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")])
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("machine: bpnn ") and "cpu_threads" in out
-    for heading in ("seed-sin", "mlp", "crossover", "large"):
+    for heading in ("seed-sin", "mlp", "crossover", "large", "estimators"):
         assert f"\n{heading}\n" in out
     results = json.loads((tmp_path / "r.json").read_text())
     assert set(results["machine"]["backends"]) == {"numpy", "array_api_strict"}
@@ -27,8 +27,9 @@ def test_quick_bench_writes_table_json_and_plot(tmp_path, capsys):
     who = {(row["workload"], row["who"]) for row in rows}
     assert ("seed-sin", "numpy-hand") in who and ("mlp", "GEMM-only bound (numpy)") in who
     assert ("mlp", "bpnn array_api_strict") in who and ("large", "bpnn numpy") in who
+    assert ("estimators", "scikit-learn") in who and ("estimators", "bpnn numpy") in who
     for row in rows:
-        speed = row.get("samples_per_s", row.get("us_per_step"))
+        speed = row.get("samples_per_s", row.get("us_per_step", row.get("seconds")))
         assert speed > 0
         assert row.get("runs", 5) >= 1
     assert all(0 < row["of_bound"] for row in rows if "of_bound" in row)
@@ -57,4 +58,4 @@ def test_bad_options_are_clear_errors(capsys, argv, message):
 
 
 def test_every_workload_is_known_to_the_runner():
-    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large")
+    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators")

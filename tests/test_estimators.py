@@ -437,3 +437,46 @@ def test_verbose_prints_epochs(capsys):
     MLPClassifier((4,), max_iter=3, verbose=True).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("loss:") == 3
+
+
+# -- files -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["strings", "multilabel", "regression"])
+def test_save_and_load_give_the_same_predictions(tmp_path, backend, target):
+    X, y, _ = _data()
+    if target == "strings":
+        y, model = np.array(["no", "yes", "maybe"])[y], MLPClassifier((6,), max_iter=20)
+    elif target == "multilabel":
+        y, model = np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1).astype(int), MLPClassifier(
+            (6,), max_iter=20)
+    else:
+        y, model = X[:, 0] ** 2, MLPRegressor(loss="poisson", hidden_layer_sizes=(6,),
+                                              max_iter=20, activation=["softsign"])
+    model.set_params(random_state=0).fit(X, y)
+    model.save(tmp_path / "model.bpnn")
+    loaded = type(model).load(tmp_path / "model.bpnn", backend=backend.name)
+    assert loaded.network_.backend.name == backend.name
+    assert loaded.get_params() == model.get_params()
+    assert loaded.loss_curve_ == model.loss_curve_ and loaded.n_iter_ == model.n_iter_
+    # bit-identical on numpy, to rounding on the other backends' kernels
+    if target == "regression":
+        np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-13)
+    else:
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        np.testing.assert_array_equal(loaded.classes_, model.classes_)
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X),
+                                   rtol=1e-12, atol=1e-15)
+    assert loaded.score(X, y) == pytest.approx(model.score(X, y), rel=1e-12)
+    loaded.partial_fit(X, y)  # trains on, with a fresh optimizer
+
+
+def test_loading_the_wrong_file_is_a_clear_error(tmp_path):
+    X, y, _ = _data()
+    MLPRegressor(hidden_layer_sizes=(4,), max_iter=3).fit(X, y).save(tmp_path / "r.bpnn")
+    with pytest.raises(bpnn.ModelFileError, match="holds no MLPClassifier \\(a MLPRegressor\\)"):
+        MLPClassifier.load(tmp_path / "r.bpnn")
+    bpnn.mlp([4, 3, 1], seed=0).build().save(tmp_path / "net.bpnn")
+    with pytest.raises(bpnn.ModelFileError, match="a plain network"):
+        MLPRegressor.load(tmp_path / "net.bpnn")
+    with pytest.raises(NotFittedError):
+        MLPClassifier().save(tmp_path / "unfitted.bpnn")

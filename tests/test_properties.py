@@ -233,3 +233,31 @@ def test_losses_are_quiet_for_any_finite_output(backend):
         assert isinstance(value, float) and not np.isnan(value)
 
     run_property(check, st.sampled_from(LOSS_NAMES).flatmap(case))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_classifier_never_predicts_a_label_unseen_at_fit():
+    """Whatever the labels (ints or strings, any count, any balance), ``predict`` gives
+    only labels of ``classes_`` (the sorted distinct labels of ``y``), and ``partial_fit``
+    refuses a label it has not seen.  Label handling is on the host: one backend suffices."""
+    pytest.importorskip("sklearn")
+    pool = st.sampled_from([[-3, 0, 7, 12], ["a", "bb", "c", "dd"], [True, False]])
+
+    def check(labels, picks, seed):
+        labels = np.array(labels)
+        y = labels[np.array(picks) % len(labels)]
+        if len(np.unique(y)) < 2:
+            y[0], y[1] = labels[0], labels[1]
+        X = np.random.default_rng(seed).normal(size=(len(y), 3))
+        model = bpnn.MLPClassifier((3,), solver="sgd", max_iter=2, random_state=seed)
+        model.fit(X, y)
+        np.testing.assert_array_equal(model.classes_, np.unique(y))
+        predicted = model.predict(np.random.default_rng(seed + 1).normal(size=(25, 3)) * 10)
+        assert set(predicted.tolist()) <= set(np.unique(y).tolist())
+        unseen = [label for label in labels.tolist() if label not in set(y.tolist())]
+        if unseen:
+            with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+                model.partial_fit(X[:1], np.array(unseen[:1], dtype=y.dtype))
+
+    run_property(check, pool, st.lists(st.integers(0, 3), min_size=2, max_size=12),
+                 st.integers(0, 2 ** 16))

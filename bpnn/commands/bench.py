@@ -6,7 +6,8 @@ from __future__ import annotations
 def add_parser(commands):
     bench = commands.add_parser(
         "bench", help="compare backends and peers on standard workloads",
-        description="Time the workloads (seed-sin, mlp, crossover, large) on the chosen "
+        description="Time the workloads (seed-sin, mlp, crossover, large, estimators) on the "
+                    "chosen "
                     "backends and peers: at least 5 repeats, the devices synchronized before "
                     "every clock read; prints the machine and a table of medians and bests.")
     bench.add_argument("--backends", default="numpy",
@@ -15,8 +16,9 @@ def add_parser(commands):
                        help="comma-separated peers: numpy-hand, torch, sklearn (default "
                             "numpy-hand,torch; those not installed are skipped)")
     bench.add_argument("--workloads", default="seed-sin,mlp",
-                       help="comma-separated: seed-sin, mlp, crossover, large "
-                            "(default seed-sin,mlp)")
+                       help="comma-separated: seed-sin, mlp, crossover, large, estimators "
+                            "(MLPClassifier against scikit-learn's on digits; default "
+                            "seed-sin,mlp)")
     bench.add_argument("--repeats", type=int, default=5, help="timed repeats (at least 5)")
     bench.add_argument("--quick", action="store_true",
                        help="tiny sizes: checks that everything runs (not a measurement)")

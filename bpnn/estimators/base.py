@@ -17,7 +17,6 @@ decide results:
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
@@ -73,9 +72,6 @@ class ValidationScore(Callback):
 
 class BaseMLP(BaseEstimator):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor` (see them)."""
-
-    #: The default output activation and loss, set by each estimator per target.
-    _task = None
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -252,10 +248,30 @@ class BaseMLP(BaseEstimator):
         return self.network_.forward(self._device(X, self.network_.dtype)), on_device
 
     # -- fitting ------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix, shape (n_samples, n_features)
+            A NumPy (or list, DataFrame, SciPy sparse) input, or an array of
+            the backend's library (CuPy, PyTorch...), which the model keeps.
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+            Class labels of any kind, or a multilabel indicator matrix, for the
+            classifier; targets for the regressor.
+        sample_weight : array-like, shape (n_samples,), optional
+            Non-negative weights: each batch minimizes the weighted mean loss.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight)
+
     def _first_pass(self, incremental):
         return not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden, activations = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -283,7 +299,7 @@ class BaseMLP(BaseEstimator):
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, T, w)
         else:
-            self._fit_stochastic(X, T, strata, w, incremental, validation)
+            self._fit_stochastic(X, T, strata, w, incremental)
         return self
 
     def _build(self, X, T, hidden, activations):
@@ -356,13 +372,10 @@ class BaseMLP(BaseEstimator):
         return (rows(X, train), rows(T, train), rows(w, train)), \
             (rows(X, val), rows(T, val), rows(w, val))
 
-    def _fit_stochastic(self, X, T, strata, w, incremental, validation):
+    def _fit_stochastic(self, X, T, strata, w, incremental):
         network = self.network_
-        train = (X, T, w)
-        val = None
-        if validation is not None:
-            val = validation
-        elif self.early_stopping:
+        train, val = (X, T, w), None
+        if self.early_stopping:
             train, val = self._split(X, T, strata, w)
         X, T, w = train
         n = X.shape[0]
@@ -460,6 +473,29 @@ class BaseMLP(BaseEstimator):
                           f"{result.message}. Increase the number of iterations (max_iter) or "
                           "scale the data (sklearn.preprocessing.StandardScaler).",
                           ConvergenceWarning, stacklevel=3)
+
+    # -- files ------------------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted estimator to ``path``: a pickle-free bpnn model file holding
+        the weights, the parameters and the fitted attributes (see
+        :mod:`bpnn.estimators.files`); :meth:`load` reads it on any backend."""
+        from .files import save_estimator
+
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, backend=None):
+        """Read an estimator written by :meth:`save`, its network on ``backend`` (by default
+        the one :func:`bpnn.backends.get_backend` picks).
+
+        Raises
+        ------
+        ModelFileError
+            Not a model file, or not one of this estimator class.
+        """
+        from .files import load_estimator
+
+        return load_estimator(cls, path, backend=backend)
 
     # -- fitted attributes ----------------------------------------------------------
     @property

@@ -205,24 +205,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return T
 
     # -- fit -------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to ``X`` and the labels ``y``.
-
-        Parameters
-        ----------
-        X : array-like or sparse matrix, shape (n_samples, n_features)
-            A NumPy (or list, DataFrame, SciPy sparse) input, or an array of
-            the backend's library (CuPy, PyTorch...), which the model keeps.
-        y : array-like, shape (n_samples,) or (n_samples, n_labels)
-            Class labels of any kind, or a multilabel indicator matrix.
-        sample_weight : array-like, shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight)
-
     @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights.

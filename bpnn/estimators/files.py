@@ -1,0 +1,102 @@
+"""Saving a fitted estimator as a bpnn model file (pickle-free), and loading it back.
+
+The file is a :mod:`bpnn.files` model file: the network's weights, plus, as
+its JSON ``extra``, the estimator's class, its parameters and its fitted
+attributes (the class labels among them).  It loads on any backend.  The
+optimizer's moments are not kept: a loaded estimator predicts and scores
+exactly as the saved one; ``partial_fit`` or a ``warm_start`` fit after
+loading starts its optimizer afresh.
+"""
+
+from __future__ import annotations
+
+from sklearn.preprocessing import LabelBinarizer
+
+from ..backends import get_backend
+from ..files import ModelFileError
+from ..files.model_file import read_model, save_model
+
+#: The fitted attributes kept, besides the weights and the classes.
+FITTED = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",
+          "loss_", "best_loss_", "loss_curve_", "validation_scores_", "validation_loss_curve_",
+          "best_validation_score_")
+_JSON = (str, int, float, bool, type(None))
+
+
+def _plain(value):
+    """``value`` as JSON (lists for tuples and arrays), or ``None`` when it has no JSON form
+    (a RandomState, an initializer object)."""
+    if isinstance(value, _JSON):
+        return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        items = [_plain(item) for item in value]
+        return None if any(item is None for item in items) and None not in value else items
+    return None
+
+
+def save_estimator(estimator, path):
+    """Write a fitted estimator to ``path`` (atomically)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator, "network_")
+    fitted = {name: _plain(getattr(estimator, name, None)) for name in FITTED}
+    if hasattr(estimator, "feature_names_in_"):
+        fitted["feature_names_in_"] = _plain(estimator.feature_names_in_)
+    if hasattr(estimator, "classes_"):
+        fitted["classes_"] = _plain(estimator.classes_)
+        fitted["label_type"] = estimator._label_binarizer.y_type_
+        fitted["two_column"] = bool(estimator._two_column)
+    params = {name: _plain(value) for name, value in estimator.get_params().items()}
+    extra = {"estimator": type(estimator).__name__, "params": params, "fitted": fitted}
+    save_model(estimator.network_, path, extra=extra)
+
+
+def load_estimator(cls, path, backend=None):
+    """An estimator of class ``cls`` read from ``path``, its network on ``backend``.
+
+    Raises
+    ------
+    ModelFileError
+        The file is not a model file, or holds no estimator of this class.
+    """
+    network, extra = read_model(path, backend=backend)
+    if not isinstance(extra, dict) or extra.get("estimator") != cls.__name__:
+        found = extra.get("estimator") if isinstance(extra, dict) else None
+        raise ModelFileError(f"{path}: the file holds no {cls.__name__} "
+                             f"({'a ' + found if found else 'a plain network'})")
+    params, fitted = extra.get("params"), extra.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise ModelFileError(f"{path}: the estimator's parameters are malformed")
+    known = cls().get_params()
+    try:
+        estimator = cls(**{name: value for name, value in params.items() if name in known})
+    except TypeError as error:
+        raise ModelFileError(f"{path}: the estimator's parameters are malformed: {error}") \
+            from None
+    if isinstance(estimator.hidden_layer_sizes, list):
+        estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)
+    for name in FITTED:
+        setattr(estimator, name, fitted.get(name))
+    names = fitted.get("feature_names_in_")
+    if names is not None:  # scikit-learn compares them as a host array
+        estimator.feature_names_in_ = get_backend("numpy").to_numpy(names)
+    if "classes_" in fitted:
+        _restore_labels(estimator, fitted)
+    estimator.network_ = network
+    estimator._optimizer = None
+    estimator._stopping = None
+    return estimator
+
+
+def _restore_labels(estimator, fitted):
+    classes = fitted["classes_"]
+    binarizer = LabelBinarizer()
+    if str(fitted.get("label_type", "")).startswith("multilabel"):
+        binarizer.fit([[1] * len(classes), [0] * len(classes)])
+    else:
+        binarizer.fit(classes)
+    estimator._label_binarizer = binarizer
+    estimator.classes_ = binarizer.classes_
+    estimator._two_column = bool(fitted.get("two_column"))

@@ -12,7 +12,9 @@ decide results:
   (``±sqrt(2 / ...)`` for logistic hidden units);
 * batches of ``min(200, n_samples)`` by default, the stopping rule on ``tol``
   and ``n_iter_no_change``, the ``invscaling`` and ``adaptive`` schedules, and
-  the validation split of ``early_stopping``.
+  the validation split of ``early_stopping``;
+* one ``RandomState`` per fit draws the weights, the split and the shuffles in
+  scikit-learn's order, so the same ``random_state`` gives scikit-learn's run.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from .steps import train_step
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a NaN or infinite loss or weight.
@@ -78,13 +80,13 @@ def locate(network, xp, batches, penalty, optimizer):
     """
     params = network.parameters
     before = network.copy_parameters()
-    for step, (Xb, Tb, *wb) in enumerate(batches):
-        loss, grads = network.loss_and_gradients(xp, Xb, Tb, w=wb[0] if wb else None, **penalty)
+    for step, arrays in enumerate(batches):
+        network.copy_parameters(out=before)
+        loss, _ = train_step(network, optimizer, xp, arrays, **penalty)
         value = float(loss)
         if not math.isfinite(value):
+            network.restore_parameters(before)
             return step, f"the loss became {value}"
-        network.copy_parameters(out=before)
-        optimizer.step(xp, params, grads)
         if not all_finite(xp, params):
             network.restore_parameters(before)
             return step, "the update made a weight NaN or infinite"

@@ -41,11 +41,13 @@ def _mean(xp, E, w, per_row=1.0):
     return xp.sum(w * E) / (xp.sum(w) * per_row)
 
 
-def _per_row(xp, G, w, per_row=1.0):
-    """The delta of that mean: ``G / (n per_row)``, or ``G w / (sum(w) per_row)``."""
+def _per_row(xp, G, w, per_row=1.0, scale=1.0):
+    """The delta of that mean times ``scale``: ``scale G / (n per_row)``, or
+    ``scale G w / (sum(w) per_row)``."""
     if w is None:
-        return G / (_n_samples(G) * per_row)
-    return G * (w / (xp.sum(w) * per_row))
+        n = _n_samples(G) * per_row
+        return G / n if scale == 1.0 else G * (scale / n)
+    return G * (w * (scale / per_row) / xp.sum(w))
 
 
 class Loss(Configurable):
@@ -68,12 +70,15 @@ class Loss(Configurable):
         """The (weighted) mean over samples of the per-sample error, a 0-d array."""
         raise NotImplementedError
 
-    def gradient(self, xp, Y, T, w=None):
-        """``dL/dY`` for any output activation."""
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
+        """``dL/dY`` for any output activation, times ``scale``."""
         raise NotImplementedError
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         """The value and ``dL/dZ``, from ``Z``, the input of the :attr:`link` activation.
+
+        ``scale`` multiplies the delta (not the value) at no extra cost: a plain
+        SGD step folds its learning rate in there (see :meth:`Optimizer.fold_scale`).
 
         Returns
         -------
@@ -95,15 +100,15 @@ class SquaredError(Loss):
         D = Y - T
         return 0.5 * _mean(xp, D * D, w)
 
-    def gradient(self, xp, Y, T, w=None):
-        return _per_row(xp, Y - T, w)
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
+        return _per_row(xp, Y - T, w, scale=scale)
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         D = Z - T
         if w is None:  # the seed's online step: as few array operations as possible
             n = _n_samples(Z)
-            return 0.5 * xp.sum(D * D) / n, D / n
-        return 0.5 * _mean(xp, D * D, w), _per_row(xp, D, w)
+            return xp.sum(D * D) * (0.5 / n), (D / n if scale == 1.0 else D * (scale / n))
+        return 0.5 * _mean(xp, D * D, w), _per_row(xp, D, w, scale=scale)
 
 
 class MeanSquaredError(Loss):
@@ -114,13 +119,13 @@ class MeanSquaredError(Loss):
     def value(self, xp, Y, T, w=None):
         return self.value_and_delta(xp, Y, T, w)[0]
 
-    def gradient(self, xp, Y, T, w=None):
-        return self.value_and_delta(xp, Y, T, w)[1]
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
+        return self.value_and_delta(xp, Y, T, w, scale)[1]
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         D = Z - T
         k = _columns(Z)
-        return _mean(xp, D * D, w, per_row=k), 2.0 * _per_row(xp, D, w, per_row=k)
+        return _mean(xp, D * D, w, per_row=k), _per_row(xp, D, w, per_row=k, scale=2.0 * scale)
 
 
 def _columns(Y):
@@ -141,13 +146,13 @@ class CrossEntropy(Loss):
     def value(self, xp, Y, T, w=None):
         return -_mean(xp, T * _clipped_log(xp, Y), w)
 
-    def gradient(self, xp, Y, T, w=None):
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
         tiny = xp.finfo(Y.dtype).smallest_normal
-        return _per_row(xp, -T / xp.clip(Y, tiny, 1.0), w)
+        return _per_row(xp, -T / xp.clip(Y, tiny, 1.0), w, scale=scale)
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         L = log_softmax(xp, Z)
-        return -_mean(xp, T * L, w), _per_row(xp, xp.exp(L) - T, w)
+        return -_mean(xp, T * L, w), _per_row(xp, xp.exp(L) - T, w, scale=scale)
 
 
 class BinaryCrossEntropy(Loss):
@@ -159,15 +164,15 @@ class BinaryCrossEntropy(Loss):
     def value(self, xp, Y, T, w=None):
         return -_mean(xp, T * _clipped_log(xp, Y) + (1.0 - T) * _clipped_log(xp, 1.0 - Y), w)
 
-    def gradient(self, xp, Y, T, w=None):
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
         tiny = xp.finfo(Y.dtype).smallest_normal
         P = xp.clip(Y, tiny, 1.0 - xp.finfo(Y.dtype).eps)
-        return _per_row(xp, (P - T) / (P * (1.0 - P)), w)
+        return _per_row(xp, (P - T) / (P * (1.0 - P)), w, scale=scale)
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z, and s(z) = exp(z - softplus(z))
         P = softplus(xp, Z)
-        return _mean(xp, P - T * Z, w), _per_row(xp, xp.exp(Z - P) - T, w)
+        return _mean(xp, P - T * Z, w), _per_row(xp, xp.exp(Z - P) - T, w, scale=scale)
 
 
 def _xlogx(xp, T):
@@ -189,13 +194,14 @@ class Poisson(Loss):
         tiny = xp.finfo(Y.dtype).smallest_normal
         return _mean(xp, Y - T * xp.log(xp.maximum(Y, tiny)) + _xlogx(xp, T) - T, w)
 
-    def gradient(self, xp, Y, T, w=None):
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
         tiny = xp.finfo(Y.dtype).smallest_normal
-        return _per_row(xp, 1.0 - T / xp.maximum(Y, tiny), w)
+        return _per_row(xp, 1.0 - T / xp.maximum(Y, tiny), w, scale=scale)
 
-    def value_and_delta(self, xp, Z, T, w=None):
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         Y = xp.exp(Z)
-        return _mean(xp, Y - T * Z + _xlogx(xp, T) - T, w), _per_row(xp, Y - T, w)
+        return (_mean(xp, Y - T * Z + _xlogx(xp, T) - T, w),
+                _per_row(xp, Y - T, w, scale=scale))
 
 
 #: Every loss by name, with the spellings of scikit-learn and Keras as aliases.

@@ -286,35 +286,37 @@ class Network:
             loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
         return float(loss), grads
 
-    def loss_and_gradients(self, xp, X, T, l2=0.0, w=None, l2_shared=False):
+    def loss_and_gradients(self, xp, X, T, l2=0.0, w=None, l2_shared=False, scale=1.0):
         """The training step's math on validated device arrays; ``loss`` stays a 0-d array.
 
         ``w`` is an (n, 1) column of sample weights or ``None``; ``l2_shared``
         divides the penalty by the batch's total weight (see :func:`bpnn.training.fit`).
+        Every gradient comes multiplied by ``scale``, folded into the output delta
+        (where a plain SGD step's learning rate goes: no pass over the weights).
         """
         backprops = []
         for layer in self._body:
             X, backprop = layer.forward(xp, X)
             if layer.param_names or backprops:  # nothing to pass back to below the first weights
                 backprops.append(backprop)
-        loss, dY = self._output_loss_and_delta(xp, X, T, w)
+        loss, dY = self._output_loss_and_delta(xp, X, T, w, scale)
         _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
         if l2:
             l2 = _penalty_weight(xp, l2, T, w, l2_shared)
             for index, W in self._penalized():
-                grads[index] += l2 * W  # d(l2/2 W²)/dW; grads are fresh buffers of ours
+                grads[index] += (scale * l2) * W  # d(l2/2 W²)/dW; grads are fresh buffers
             loss = loss + self._l2_penalty(xp, l2)
         return loss, grads
 
-    def _output_loss_and_delta(self, xp, Z, T, w=None):
-        """The mean loss and ``dL/dZ`` for the output ``Z`` of :attr:`_body`.
+    def _output_loss_and_delta(self, xp, Z, T, w=None, scale=1.0):
+        """The mean loss and ``scale dL/dZ`` for the output ``Z`` of :attr:`_body`.
 
         With the loss's link as the output activation, ``Z`` is the
         pre-activation and ``dL/dZ = (Y - T) / n``.
         """
         if self._link is not None:
-            return self.loss.value_and_delta(xp, Z, T, w)
-        return self.loss.value(xp, Z, T, w), self.loss.gradient(xp, Z, T, w)
+            return self.loss.value_and_delta(xp, Z, T, w, scale)
+        return self.loss.value(xp, Z, T, w), self.loss.gradient(xp, Z, T, w, scale)
 
     def _penalized(self):
         """``(index in parameters, array)`` of every weight under the L2 penalty."""
@@ -390,7 +392,7 @@ def _backprop_chain(backprops, dY, need_input_gradient):
     per_layer = []
     last = len(backprops) - 1
     for index in range(last, -1, -1):
-        dY, layer_grads = backprops[index](dY, need_dX=need_input_gradient or index > 0)
+        dY, layer_grads = backprops[index](dY, need_input_gradient or index > 0)  # need_dX
         per_layer.append(layer_grads)
     return dY, [grad for layer_grads in reversed(per_layer) for grad in layer_grads]
 

@@ -5,7 +5,9 @@ buffers the network created itself, so in-place updates are safe and spare an
 allocation per parameter and step.  The gradients are fresh arrays of the
 backward pass and are consumed: SGD scales them in place (``dW *= lr;
 W -= dW``) rather than allocating ``lr * dW``, a temporary the size of the
-largest weight matrix every step.  Hyper-parameters are Python floats, so
+largest weight matrix every step; better, plain SGD has the backward pass fold
+``lr`` into the output delta (:meth:`Optimizer.fold_scale`), and its step is
+then ``W -= dW`` alone.  Hyper-parameters are Python floats, so
 every product keeps the arrays' dtype on every backend.
 """
 
@@ -30,10 +32,24 @@ class Optimizer(Configurable):
         self.lr = non_negative_float(lr, "lr")
         self._params = None
 
-    def step(self, xp, params, grads):
+    def step(self, xp, params, grads, prescaled=False):
         """Update every array of ``params`` in place from the matching ``grads``
-        (fresh arrays of the backward pass, which the step may overwrite)."""
+        (fresh arrays of the backward pass, which the step may overwrite).
+
+        ``prescaled``: the gradients already carry the factor :meth:`fold_scale`
+        gave (the backward pass folded it into the output delta).
+        """
         raise NotImplementedError
+
+    def fold_scale(self):
+        """The factor this step would first multiply every gradient by, if that is all
+        it does with them (plain SGD: ``lr``); ``None`` otherwise.
+
+        The training loop then has the backward pass fold the factor into the
+        output delta (one small array) and calls ``step(..., prescaled=True)``:
+        no pass over the weights' gradients to scale them.
+        """
+        return None
 
     def _follow(self, params):
         """Reset the state when ``params`` are not the arrays it was built for.
@@ -105,11 +121,15 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.velocities = None
 
-    def step(self, xp, params, grads):
+    def fold_scale(self):
+        return self.lr if self.momentum == 0.0 else None
+
+    def step(self, xp, params, grads, prescaled=False):
         lr = self.lr
         if self.momentum == 0.0:
             for W, dW in zip(params, grads):
-                dW *= lr  # the gradient is ours to consume: no temporary
+                if not prescaled:
+                    dW *= lr  # the gradient is ours to consume: no temporary
                 W -= dW
             return
         mu = self.momentum
@@ -171,7 +191,7 @@ class Adam(Optimizer):
         self.t = 0
         self.moments = None
 
-    def step(self, xp, params, grads):
+    def step(self, xp, params, grads, prescaled=False):
         self._follow(params)
         if self.moments is None:
             self.moments = [(xp.zeros_like(W), xp.zeros_like(W)) for W in params]

@@ -9,6 +9,7 @@ from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
 from .data import epochs_for
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
+from .steps import train_step
 from .validation import non_negative_float, positive_int, weight_column, writable_path
 
 #: What ``on_divergence="reduce_lr"`` multiplies the learning rate by, and how
@@ -246,24 +247,25 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
 def _steps(network, optimizer, xp, batches, penalty, per_batch):
     """One pass over the batches: the loss summed over the samples (on the device) and
     the number of samples.  A batch is ``(X, T)``, or ``(X, T, w)`` with sample weights."""
-    params = network.parameters
-    loss_and_gradients = network.loss_and_gradients
-    update = optimizer.step
-    total = 0.0
+    l2, l2_shared = penalty["l2"], penalty["l2_shared"]
+    # The sum of the batch losses weighted by their sizes, kept on the device in units
+    # of the first batch's size: one addition per step (most batches have that size).
+    total, unit = 0.0, None
     seen = 0
-    for batch, (Xb, Tb, *wb) in enumerate(batches):
-        loss, grads = loss_and_gradients(xp, Xb, Tb, w=wb[0] if wb else None, **penalty)
-        update(xp, params, grads)
-        size = Xb.shape[0]
+    for batch, arrays in enumerate(batches):
+        loss, _ = train_step(network, optimizer, xp, arrays, l2, l2_shared)
+        size = arrays[0].shape[0]
+        if unit is None:
+            unit = size
         seen += size
-        total = total + loss * size  # stays on the device until the epoch ends
+        total = total + (loss if size == unit else loss * (size / unit))
         if per_batch:
-            logs = {"size": size, "loss": total / seen}
+            logs = {"size": size, "loss": total * (unit / seen)}
             for callback in per_batch:
                 callback.on_batch_end(batch, logs)
     if not seen:
         raise ValueError("the epoch had no data (the batch iterator yielded nothing)")
-    return total, seen
+    return total * unit, seen
 
 
 def _diverged(network, optimizer, xp, batches, penalty, epoch, snapshot, on_divergence):

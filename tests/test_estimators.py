@@ -480,3 +480,21 @@ def test_loading_the_wrong_file_is_a_clear_error(tmp_path):
         MLPRegressor.load(tmp_path / "net.bpnn")
     with pytest.raises(NotFittedError):
         MLPClassifier().save(tmp_path / "unfitted.bpnn")
+
+
+def test_a_refused_partial_fit_changes_no_record():
+    X, y, _ = _data()
+    model = MLPClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    curve, seen = list(model.loss_curve_), model.t_
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.partial_fit(X, y, sample_weight=np.ones(len(X) - 1))
+    assert model.loss_curve_ == curve and model.t_ == seen
+
+
+def test_changed_stopping_parameters_apply_to_the_next_warm_fit():
+    X, y, _ = _data()
+    model = MLPClassifier((4,), max_iter=50, warm_start=True, tol=0.0, n_iter_no_change=50,
+                          random_state=0).fit(X, y)
+    assert model.n_iter_ == 50
+    model.set_params(tol=10.0, n_iter_no_change=2).fit(X, y)
+    assert model.n_iter_ == 3  # no epoch improves by 10: it stops once 2 are exceeded

@@ -395,14 +395,13 @@ class BaseMLP(BaseEstimator):
             self._optimizer = self._new_optimizer()
         restore = self.early_stopping if self.restore_best_weights is None \
             else self.restore_best_weights
-        monitor = "val_score" if (self.early_stopping or (restore and val is not None)) \
-            else "loss"
+        monitor = "loss" if val is None else "val_score"
         if self._stopping is None or self._stopping.monitor != monitor:
-            self._stopping = NoImprovement(
-                monitor, self.tol, self.n_iter_no_change, keep_best=restore,
-                adaptive=self.solver == "sgd" and self.learning_rate == "adaptive",
-                verbose=bool(self.verbose))
-        self._stopping.keep_best = restore
+            self._stopping = NoImprovement(monitor, self.tol, self.n_iter_no_change)
+        stopping = self._stopping  # its best value and count carry over; its settings not
+        stopping.min_delta, stopping.patience = float(self.tol), int(self.n_iter_no_change)
+        stopping.adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
+        stopping.keep_best, stopping.verbose = bool(restore), bool(self.verbose)
         callbacks = []
         if val is not None:
             callbacks.append(ValidationScore(lambda: self._score_device(*val)))
@@ -411,7 +410,7 @@ class BaseMLP(BaseEstimator):
             callbacks.append(self._invscaling(n, fresh))
 
         epochs = 1 if incremental else self.max_iter
-        history = None
+        previous = network.history
         try:
             network.fit(X, T, epochs=epochs, batch_size=batch_size, optimizer=self._optimizer,
                         shuffle=bool(self.shuffle), l2=float(self.alpha), l2_shared=True,
@@ -419,8 +418,8 @@ class BaseMLP(BaseEstimator):
                         validation_data=None if val is None else val,
                         callbacks=callbacks, verbose=2 if self.verbose else 0)
         finally:  # also after a divergence: the record up to it, the last finite weights
-            history = network.history
-            self._record(history, n, val is not None, monitor)
+            if network.history is not previous:  # not when fit refused to start
+                self._record(network.history, n, val is not None, monitor)
         if restore and self._stopping.best_weights is not None:
             network.restore_parameters(self._stopping.best_weights)
         if not incremental and not self._stopping.converged and self.n_iter_ == self.max_iter:
@@ -442,8 +441,6 @@ class BaseMLP(BaseEstimator):
 
     def _record(self, history, n, validated, monitor):
         """The scikit-learn attributes from the record of one fit."""
-        if history is None:
-            return
         losses = list(history["loss"]) if "loss" in history else []
         self.n_iter_ = len(losses)
         self.t_ += n * len(losses)

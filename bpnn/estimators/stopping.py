@@ -38,6 +38,8 @@ class NoImprovement(MonitorCallback):
 
     def __init__(self, monitor, tol, n_iter_no_change, adaptive=False, keep_best=False,
                  verbose=False):
+        # min_delta (tol), patience (n_iter_no_change), adaptive, keep_best and verbose
+        # may be set again between fits: the estimator's parameters can change
         self.adaptive = bool(adaptive)
         self.keep_best = bool(keep_best)
         self.verbose = bool(verbose)

@@ -82,7 +82,7 @@ def locate(network, xp, batches, penalty, optimizer):
     before = network.copy_parameters()
     for step, arrays in enumerate(batches):
         network.copy_parameters(out=before)
-        loss, _ = train_step(network, optimizer, xp, arrays, **penalty)
+        loss = train_step(network, optimizer, xp, arrays, **penalty)
         value = float(loss)
         if not math.isfinite(value):
             network.restore_parameters(before)

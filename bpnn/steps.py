@@ -14,14 +14,12 @@ def train_step(network, optimizer, xp, arrays, l2=0.0, l2_shared=False):
 
     Returns
     -------
-    loss : 0-d array
+    0-d array
         The batch's mean loss before the update (on the device).
-    grads : list of arrays
-        The gradients the update used (consumed: do not reuse them).
     """
     w = arrays[2] if len(arrays) > 2 else None
     scale = optimizer.fold_scale()  # per step: a callback may change lr between batches
     loss, grads = network.loss_and_gradients(xp, arrays[0], arrays[1], l2, w, l2_shared,
                                              1.0 if scale is None else scale)
     optimizer.step(xp, network.parameters, grads, scale is not None)
-    return loss, grads
+    return loss

@@ -253,7 +253,7 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
     total, unit = 0.0, None
     seen = 0
     for batch, arrays in enumerate(batches):
-        loss, _ = train_step(network, optimizer, xp, arrays, l2, l2_shared)
+        loss = train_step(network, optimizer, xp, arrays, l2, l2_shared)
         size = arrays[0].shape[0]
         if unit is None:
             unit = size

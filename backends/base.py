@@ -184,6 +184,11 @@ class Backend:
         """The name :func:`~bpnn.backends.get_backend` rebuilds this backend from."""
         return self.name
 
+    def for_local_rank(self, local_rank):
+        """The backend one MPI rank of a node uses: one GPU per rank, by the rank's index on
+        its node (round robin over the node's GPUs); a host backend is shared."""
+        return self
+
     def __reduce__(self):
         # a model pickled with its backend unpickles onto the same backend and device
         # of the unpickling process (the module objects inside are not picklable)

@@ -42,6 +42,11 @@ class CupyBackend(Backend):
     def spec(self):
         return f"cupy:{self.device.id}"
 
+    def for_local_rank(self, local_rank):
+        from .selector import get_backend
+
+        return get_backend(f"cupy:{local_rank % self._cupy.cuda.runtime.getDeviceCount()}")
+
     def __init__(self, device=None):
         import array_api_compat.cupy as xp
         import cupy

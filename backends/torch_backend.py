@@ -26,6 +26,13 @@ class TorchBackend(Backend):
     def spec(self):
         return "torch" if self.device.type == "cpu" else f"torch:{self.device}"
 
+    def for_local_rank(self, local_rank):
+        if self.device.type != "cuda":
+            return self
+        from .selector import get_backend
+
+        return get_backend(f"torch:cuda:{local_rank % self._torch.cuda.device_count()}")
+
     def __init__(self, device=None):
         import array_api_compat.torch as xp
         import torch

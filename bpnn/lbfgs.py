@@ -55,11 +55,26 @@ class LBFGSResult:
 
 
 class _Objective:
-    """``f(x), g(x)`` of the network's mean loss at the flat parameter vector ``x``."""
+    """``f(x), g(x)`` of the network's mean loss at the flat parameter vector ``x``.
 
-    def __init__(self, network, X, T, w, l2, l2_shared, max_fun):
+    Distributed, each rank evaluates its contiguous piece of the rows, its
+    gradient scaled by its share, and one sum over the ranks gives every rank
+    the same ``f`` and ``g``: the iterations then agree on every rank.
+    """
+
+    def __init__(self, network, X, T, w, l2, l2_shared, max_fun, distributed=None):
         self.network, self.X, self.T, self.w = network, X, T, w
         self.penalty = {"l2": l2, "l2_shared": l2_shared}
+        self.distributed = distributed
+        self.share = 1.0
+        if distributed is not None:
+            if w is not None:
+                raise ValueError("distributed L-BFGS takes no sample weights")
+            n = X.shape[0]
+            low, high = distributed.shard(0, n)
+            self.X, self.T, self.share = X[low:high, ...], T[low:high, ...], (high - low) / n
+            if l2_shared:  # shared by all the rows
+                self.penalty = {"l2": l2 / n, "l2_shared": False}
         self.xp = network.backend.xp
         self.params = network.parameters
         self.max_fun = max_fun
@@ -80,8 +95,17 @@ class _Objective:
     def __call__(self, x):
         self.calls += 1
         self.unpack(x)
-        loss, grads = self.network.loss_and_gradients(self.xp, self.X, self.T, w=self.w,
-                                                      **self.penalty)
+        if self.distributed is None:
+            loss, grads = self.network.loss_and_gradients(self.xp, self.X, self.T, w=self.w,
+                                                          **self.penalty)
+            return float(loss), self.pack(grads)
+        if self.share:
+            loss, grads = self.network.loss_and_gradients(self.xp, self.X, self.T,
+                                                          scale=self.share, **self.penalty)
+            loss = loss * self.share
+        else:  # fewer rows than ranks
+            loss, grads = 0.0, [self.xp.zeros_like(param) for param in self.params]
+        loss = self.distributed.sum_gradients(self.network, grads, loss)
         return float(loss), self.pack(grads)
 
 
@@ -177,7 +201,7 @@ def _line_search(objective, x, f, g, d, step, xp):
 
 
 def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_fun=15000,
-          gtol=1e-5, ftol=FTOL, memory=10, callback=None):
+          gtol=1e-5, ftol=FTOL, memory=10, callback=None, distributed=None):
     """Minimize the network's loss over all of ``(X, T)`` by L-BFGS, in place.
 
     Parameters
@@ -202,6 +226,10 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
         Correction pairs kept.
     callback : callable, optional
         ``callback(iteration, loss)`` after each iteration.
+    distributed : Distributed, optional
+        Every rank of the MPI job calls this with the same data and starting
+        weights (see :mod:`bpnn.distributed`); each evaluates its piece of the
+        rows and one ``Allreduce`` per evaluation sums them.
 
     Returns
     -------
@@ -213,7 +241,9 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
     point's loss is finite.
     """
     xp = network.backend.xp
-    objective = _Objective(network, X, T, w, l2, l2_shared, max_fun)
+    if distributed is not None:
+        distributed.synchronize_start(network)
+    objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
     x = objective.pack(network.parameters)
     with network.backend.errstate():
         f, g = objective(x)

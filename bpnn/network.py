@@ -75,6 +75,7 @@ class Network:
         self.optimizer = None
         self.divergences = []
         self.stop_training = False
+        self.distributed = None  # the MPI ranks during a fit(distributed=True)
         # The output activation is skipped in backward when it is the loss's
         # link: the loss then hands back dL/dZ = Y - T directly.
         last = self.layers[-1]

@@ -23,7 +23,7 @@ __all__ = ["DivergenceError", "fit"]
 def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True, l2=0.0,
         validation_data=None, callbacks=(), verbose=0, checkpoint=None, checkpoint_every=1,
         resume=None, on_divergence="raise", memory_budget=None, sample_weight=None,
-        l2_shared=False):
+        l2_shared=False, distributed=False):
     """Train ``network`` on ``(X, T)``.
 
     Each epoch draws a permutation of the samples from the network's seeded
@@ -93,6 +93,13 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         Share the penalty among the batch's samples, scikit-learn's
         convention for ``alpha``: each batch's loss is then
         ``(sum w_i E_i + l2/2 sum W²) / sum w_i``.
+    distributed : bool or Distributed, default False
+        Data-parallel training over the ranks of an MPI job (``mpiexec -n P``;
+        see :mod:`bpnn.distributed`): every rank calls ``fit`` with the same
+        arrays, works on its piece of each batch of ``P * batch_size`` rows, and
+        the gradients are summed with one ``Allreduce`` per step.  Only rank 0
+        writes checkpoints, logs and progress; an error on any rank aborts
+        the job.  Needs ``pip install "bpnn[distributed]"``.
 
     Returns
     -------
@@ -135,14 +142,28 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
 
     if memory_budget is not None:
         memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)
-    data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight)
-    penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
+    dist = None
+    if distributed:
+        from .distributed import Distributed
+
+        dist = distributed if isinstance(distributed, Distributed) else Distributed()
+        dist.build(network, like=X)
+    network.distributed = dist
     try:
-        return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
-                    validation_data, callbacks, verbose, checkpoint, checkpoint_every, resume,
-                    on_divergence)
+        data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)
+        penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
+        try:
+            return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
+                        validation_data, callbacks, verbose, checkpoint, checkpoint_every,
+                        resume, on_divergence)
+        finally:
+            data.close()
+    except BaseException as error:
+        if dist is not None and dist.size > 1:
+            dist.abort(error)  # no rank may be left waiting in a collective call
+        raise
     finally:
-        data.close()
+        network.distributed = None
 
 
 def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validation_data,
@@ -162,7 +183,9 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
     steps = None if data.bounds is None else len(data.bounds)
 
     history = History()
-    shown = {1: ProgressBar, 2: EpochLogger}.get(verbose)
+    dist = network.distributed
+    writer = dist is None or dist.writer  # only rank 0 writes files and progress
+    shown = {1: ProgressBar, 2: EpochLogger}.get(verbose) if writer else None
     shown = [] if shown is None else [shown()]
     network.history = history
     network.optimizer = optimizer
@@ -170,7 +193,10 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
     network.divergences = []
     for callback in [*callbacks, *shown, history]:
         callback.set_model(network)
-    settings = {"batch_size": batch_size, "shuffle": bool(shuffle), **penalty, "samples": n,
+    # a distributed run records its global batch: another number of ranks with the same
+    # global batch resumes it
+    global_batch = batch_size if dist is None or batch_size is None else batch_size * dist.size
+    settings = {"batch_size": global_batch, "shuffle": bool(shuffle), **penalty, "samples": n,
                 "weighted": data.weighted, "steps": steps}
     start_epoch, stopped = 0, False
     if resume is not None:
@@ -178,12 +204,14 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
 
         start_epoch, stopped = restore_checkpoint(resume, network, optimizer, callbacks, history,
                                                   settings)
+    if dist is not None:
+        dist.synchronize_start(network)
     run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": steps, "samples": n,
            "batch_size": batch_size, "validation": validation is not None, "verbose": verbose}
     # History last: it records what every other callback added to the logs.
     everyone = [*callbacks, *shown, history]
     saver = None
-    if checkpoint is not None:
+    if checkpoint is not None and writer:
         from .files.checkpoint import save_checkpoint
 
         def saver(epoch):
@@ -248,13 +276,14 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
     """One pass over the batches: the loss summed over the samples (on the device) and
     the number of samples.  A batch is ``(X, T)``, or ``(X, T, w)`` with sample weights."""
     l2, l2_shared = penalty["l2"], penalty["l2_shared"]
+    dist = network.distributed
     # The sum of the batch losses weighted by their sizes, kept on the device in units
     # of the first batch's size: one addition per step (most batches have that size).
     total, unit = 0.0, None
     seen = 0
     for batch, arrays in enumerate(batches):
-        loss = train_step(network, optimizer, xp, arrays, l2, l2_shared)
-        size = arrays[0].shape[0]
+        loss = train_step(network, optimizer, xp, arrays, l2, l2_shared, dist)
+        size = arrays[0].shape[0] if dist is None else arrays[3]  # the global batch's
         if unit is None:
             unit = size
         seen += size

@@ -44,8 +44,15 @@ class CSVLogger(Callback):
         """On resume the log goes on where the checkpointed run left it."""
         self._resumed = True
 
+    def _writes(self):
+        """Whether this process writes the log: in a distributed fit, rank 0 only."""
+        distributed = getattr(self.model, "distributed", None)
+        return distributed is None or distributed.writer
+
     def on_train_begin(self, logs=None):
         writable_path(self.filename, "the CSV log")
+        if not self._writes():
+            return
         append = self.append or self._resumed
         if self._resumed and os.path.exists(self.filename):
             self._drop_rows_from(self.params["initial_epoch"])
@@ -68,6 +75,8 @@ class CSVLogger(Callback):
             csv.writer(file, delimiter=self.separator).writerows(kept)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self._writes():
+            return
         # The file is opened for each row: no handle outlives an interrupted run.
         logs = logs or {}
         with open(self.filename, "a", newline="", encoding="utf-8") as file:

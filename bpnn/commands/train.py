@@ -57,6 +57,10 @@ def add_parser(commands):
     train.add_argument("--plot", metavar="FILE", default=None,
                        help="save the learning curves there (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the ranks of an MPI job (mpiexec -n P bpnn "
+                            "train ... --distributed): each rank holds the table, the global "
+                            "batch is P times --batch-size, rank 0 prints and saves")
     train.set_defaults(run=run)
 
 
@@ -77,7 +81,12 @@ def run(args):
 
 
 def _train(args, backend, table):
-    say = print if not args.quiet else (lambda *a, **k: None)
+    writer = True
+    if args.distributed:
+        from ..distributed import Distributed
+
+        writer = Distributed().writer
+    say = print if not args.quiet and writer else (lambda *a, **k: None)
     table.check_finite()
     task = infer_task(table.y) if args.task == "auto" else args.task
     info = {"task": task, "features": table.features, "target": table.target}
@@ -95,6 +104,8 @@ def _train(args, backend, table):
             T, info["y_mean"], info["y_scale"] = values.reshape(-1, 1), 0.0, 1.0
     train_rows, val_rows = table.split(args.validation_fraction, args.seed)
     X_train = table.features_of(train_rows)  # in memory, or streamed from the files
+    if args.distributed and isinstance(X_train, RowSource):  # each rank holds the rows
+        X_train = X_train.take(range(len(train_rows)))
     mean, scale = column_stats(X_train if isinstance(X_train, RowSource) else ArrayRows(X_train))
     if args.no_standardize:
         mean, scale = [0.0] * len(mean), [1.0] * len(scale)
@@ -118,9 +129,11 @@ def _train(args, backend, table):
     history = network.fit(X_train, T[train_rows], epochs=args.epochs, batch_size=args.batch_size,
                           optimizer=optimizer, validation_data=validation,
                           verbose=0 if args.quiet else 1, checkpoint=args.checkpoint,
-                          resume=args.resume)
+                          resume=args.resume, distributed=args.distributed)
     seconds = time.perf_counter() - start
     model = TabularModel(network, info)
+    if not writer:
+        return 0
     model.save(args.out)
     last = f"loss {history['loss'][-1]:.6g}"
     if "val_loss" in history:

@@ -31,12 +31,19 @@ class ArrayEpochs:
     With sample weights ``w`` (an (n, 1) column) batches are ``(X, T, w)``.
     """
 
-    def __init__(self, network, X, T, batch_size, w=None):
+    def __init__(self, network, X, T, batch_size, w=None, distributed=None):
         self.network = network
         self.arrays = (X, T) if w is None else (X, T, w)
         self.weighted = w is not None
         self.n_samples = X.shape[0]
-        self.bounds = batch_bounds(self.n_samples, batch_size)
+        self.global_sizes = None
+        if distributed is None:
+            self.bounds = batch_bounds(self.n_samples, batch_size)
+        else:  # global batches of P * batch_size rows; this rank's piece of each
+            step = None if batch_size is None else batch_size * distributed.size
+            global_bounds = batch_bounds(self.n_samples, step)
+            self.bounds = [distributed.shard(start, stop) for start, stop in global_bounds]
+            self.global_sizes = [stop - start for start, stop in global_bounds]
 
     def epoch(self, shuffle):
         arrays, xp = self.arrays, self.network.backend.xp
@@ -46,9 +53,15 @@ class ArrayEpochs:
             itemsize = xp.finfo(arrays[0].dtype).bits // 8
             columns = sum(A.shape[1] for A in arrays)
             if columns * self.n_samples * itemsize > GATHER_EPOCH_BYTES:
-                return lambda: (tuple(xp.take(A, order[start:stop], axis=0) for A in arrays)
-                                for start, stop in bounds)
+                sizes = self.global_sizes or [None] * len(bounds)
+                return lambda: ((*(xp.take(A, order[start:stop], axis=0) for A in arrays),
+                                 *((None, size) if size else ()))
+                                for (start, stop), size in zip(bounds, sizes))
             arrays = tuple(xp.take(A, order, axis=0) for A in arrays)
+        if self.global_sizes is not None:  # (X, T, None, N): a piece of a global batch of N
+            X, T = arrays
+            return lambda: ((X[start:stop, ...], T[start:stop, ...], None, size)
+                            for (start, stop), size in zip(bounds, self.global_sizes))
         if len(arrays) == 2:  # spelled out: a generator per batch costs the seed's loop 1.5%
             X, T = arrays
             return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
@@ -128,22 +141,30 @@ class IteratorEpochs:
         pass
 
 
-def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None):
+def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None,
+               distributed=None):
     """The provider for ``fit(X, T)``: arrays, files and memory maps, or batch iterators.
 
     Files and memory maps are streamed from the host; on a GPU, when they take
     at most ``memory_budget`` bytes there (default: half the free device
     memory), they are moved to the device once instead.  ``sample_weight``
-    goes with arrays only.
+    and ``distributed`` (:mod:`bpnn.distributed`) go with arrays only, and
+    not together.
     """
-    streamed = ValueError("sample_weight goes with arrays only, not with files, memory maps "
-                          "or batch iterators")
+    arrays_only = ValueError(
+        "sample_weight goes with arrays only, not with files, memory maps or batch iterators"
+        if distributed is None else
+        "distributed=True trains on arrays (which every rank holds), without sample_weight; "
+        "files, memory maps and batch iterators are not sharded yet")
+    if distributed is not None and sample_weight is not None:
+        raise arrays_only
+    restricted = sample_weight is not None or distributed is not None
     if is_batch_iterator(X):
         if T is not None:
             raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
                              "(X, T) pairs)")
-        if sample_weight is not None:
-            raise streamed
+        if restricted:
+            raise arrays_only
         return IteratorEpochs(network, IteratorStream(X))
     rows = open_rows(X)  # None for an ordinary array of any library
     if rows is None:
@@ -151,10 +172,10 @@ def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None
         w = None
         if sample_weight is not None:
             w = weight_column(network.backend, sample_weight, network.dtype, X.shape[0])
-        return ArrayEpochs(network, X, T, batch_size, w)
-    if sample_weight is not None:
+        return ArrayEpochs(network, X, T, batch_size, w, distributed)
+    if restricted:
         rows.close()
-        raise streamed
+        raise arrays_only
     data = StreamEpochs(network, RowStream(rows, T), batch_size)
     free = network.backend.free_memory()
     if free is not None:

@@ -82,7 +82,7 @@ class BaseMLP(BaseEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  backend="auto", dtype=None, output_activation=None, init=None,
-                 restore_best_weights=None):
+                 restore_best_weights=None, distributed=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -111,6 +111,7 @@ class BaseMLP(BaseEstimator):
         self.output_activation = output_activation
         self.init = init
         self.restore_best_weights = restore_best_weights
+        self.distributed = distributed
 
     # -- parameters -------------------------------------------------------------
     def _hidden_sizes(self):
@@ -165,7 +166,8 @@ class BaseMLP(BaseEstimator):
         check("n_iter_no_change", number(self.n_iter_no_change, True)
               and self.n_iter_no_change >= 1, "an int >= 1")
         check("max_fun", number(self.max_fun, True) and self.max_fun >= 1, "an int >= 1")
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping",
+                     "distributed"):
             check(name, isinstance(getattr(self, name), (bool, numbers.Integral)), "a bool")
         check("verbose", isinstance(self.verbose, (bool, numbers.Integral)), "a bool or int")
         check("restore_best_weights", self.restore_best_weights in (None, True, False),
@@ -313,7 +315,12 @@ class BaseMLP(BaseEstimator):
                       output_activation=output, loss=loss,
                       init=self._initializer(activations), backend=self._backend_spec(X),
                       dtype=dtype, seed=self._random_state)
-        network.build(like=X)
+        if self.distributed:  # one GPU per rank of a node
+            from ..distributed import Distributed
+
+            Distributed().build(network, like=X)
+        else:
+            network.build(like=X)
         self.network_ = network
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
@@ -416,7 +423,8 @@ class BaseMLP(BaseEstimator):
                         shuffle=bool(self.shuffle), l2=float(self.alpha), l2_shared=True,
                         sample_weight=None if w is None else w[:, 0],
                         validation_data=None if val is None else val,
-                        callbacks=callbacks, verbose=2 if self.verbose else 0)
+                        callbacks=callbacks, verbose=2 if self.verbose else 0,
+                        distributed=bool(self.distributed))
         finally:  # also after a divergence: the record up to it, the last finite weights
             if network.history is not previous:  # not when fit refused to start
                 self._record(network.history, n, val is not None, monitor)
@@ -461,8 +469,14 @@ class BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, T, w):
         network = self.network_
+        distributed = None
+        if self.distributed:
+            from ..distributed import Distributed
+
+            distributed = Distributed()
         result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,
-                       max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol)
+                       max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol,
+                       distributed=distributed)
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
         self.loss_curve_ = list(result.losses)

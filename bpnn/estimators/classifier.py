@@ -91,6 +91,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         End on the weights of the best epoch (by validation score when there
         is a validation set, else by training loss).  By default only with
         ``early_stopping``, as scikit-learn does.
+    distributed : bool, default False
+        Data-parallel training over the ranks of an MPI job: every rank calls
+        ``fit`` with the same data (see :mod:`bpnn.distributed`); with sgd and
+        adam P ranks make the run of one process with ``batch_size`` P times
+        as large, with lbfgs the same run.  No ``sample_weight``.
 
     Attributes
     ----------

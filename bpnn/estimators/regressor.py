@@ -30,7 +30,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
-n_iter_no_change, max_fun, backend, dtype, init, restore_best_weights
+n_iter_no_change, max_fun, backend, dtype, init, restore_best_weights, distributed
         As for :class:`MLPClassifier`; ``early_stopping`` watches the R² of
         the held-out data (not stratified).
     output_activation : str, optional
@@ -66,7 +66,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  backend="auto", dtype=None, output_activation=None, init=None,
-                 restore_best_weights=None):
+                 restore_best_weights=None, distributed=False):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init,
@@ -76,7 +76,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             backend=backend, dtype=dtype, output_activation=output_activation, init=init,
-            restore_best_weights=restore_best_weights)
+            restore_best_weights=restore_best_weights, distributed=distributed)
         self.loss = loss
 
     # -- targets ----------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Synchronous data-parallel training over MPI (mpi4py): ``fit(..., distributed=True)``.
+
+Started as ``mpiexec -n P python train.py``, every rank runs the same
+``fit``.  The ranks share one global order: the network's random stream and
+weights are broadcast from rank 0 before the first epoch, so every rank draws
+the same permutation.  Each global batch of ``P * batch_size`` rows is cut
+into ``P`` contiguous pieces and rank ``r`` computes only on piece ``r``.  Its
+gradients are those of its piece's loss times ``n_r / N`` (the piece's share
+of the global batch, folded into the output delta like the learning rate of
+plain SGD), so that one ``Allreduce`` (a sum) of one flat buffer, the
+gradients and the loss together, gives on every rank exactly the gradient of
+the global batch's mean loss.  Every rank then takes the same optimizer step:
+P ranks with batch B train as one process with batch P*B, up to the order of
+the floating-point sums.
+
+Only rank 0 writes (checkpoints, CSV logs, progress).  An exception on any
+rank aborts the whole job (``MPI_Abort``) with the rank and the message, so
+no rank waits forever in a collective call.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
+
+
+class Distributed:
+    """The ranks of the MPI job (``MPI.COMM_WORLD`` by default).
+
+    Raises
+    ------
+    ImportError
+        mpi4py (and an MPI library) is not installed; the message says what to
+        install.
+    """
+
+    def __init__(self, comm=None):
+        try:
+            from mpi4py import MPI
+        except ImportError as error:
+            raise ImportError(f"{INSTALL_HINT} ({error})") from None
+        self.MPI = MPI
+        self.comm = MPI.COMM_WORLD if comm is None else comm
+        self.rank = self.comm.Get_rank()
+        self.size = self.comm.Get_size()
+        # the rank's index among the ranks of its node: which GPU it takes
+        #: time spent in (and waiting at) the gradient Allreduce, and how many there were
+        self.allreduce_seconds, self.allreduce_calls = 0.0, 0
+        node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        self.local_rank = node.Get_rank()
+        node.Free()
+
+    def build(self, network, like):
+        """Build ``network`` on this rank's device: on a GPU backend chosen without a device
+        (``"cupy"``, ``"auto"``), GPU ``local_rank`` modulo the node's GPUs."""
+        if network.built:
+            return
+        from .backends import get_backend
+
+        backend = get_backend(network.backend_spec, like=like)
+        if ":" not in str(network.backend_spec or ""):
+            backend = backend.for_local_rank(self.local_rank)
+        network.build(backend=backend, like=like)
+
+    @property
+    def writer(self):
+        """Whether this rank writes files and progress (rank 0)."""
+        return self.rank == 0
+
+    def synchronize_start(self, network):
+        """Give every rank rank 0's weights and random stream (so the same shuffles)."""
+        backend = network.backend
+        state = self.comm.bcast(network.rng.state, root=0)
+        network.rng.state = state
+        for param in network.parameters:
+            host = backend.to_numpy(param, copy=True)
+            self.comm.Bcast(host, root=0)
+            param[...] = backend.asarray(host, dtype=network.dtype)
+
+    def shard(self, start, stop):
+        """Rank's piece ``(start, stop)`` of the global batch ``[start, stop)``: ``P``
+        contiguous pieces whose sizes differ by at most one."""
+        n, size, rank = stop - start, self.size, self.rank
+        low = start + (n * rank) // size
+        high = start + (n * (rank + 1)) // size
+        return low, high
+
+    def sum_gradients(self, network, grads, loss):
+        """Sum ``grads`` and ``loss`` over the ranks in place, with one Allreduce of one flat
+        buffer; returns the summed loss (a float)."""
+        xp, backend = network.backend.xp, network.backend
+        flat = xp.concat([xp.reshape(grad, (-1,)) for grad in grads]
+                         + [xp.reshape(xp.asarray(loss, dtype=network.dtype), (1,))])
+        host = backend.to_numpy(flat)  # host buffers (a CUDA-aware MPI could take the device's)
+        start = time.perf_counter()
+        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+        self.allreduce_seconds += time.perf_counter() - start
+        self.allreduce_calls += 1
+        summed = backend.asarray(host, dtype=network.dtype)
+        start = 0
+        for grad in grads:
+            size = math.prod(grad.shape)
+            grad[...] = xp.reshape(summed[start:start + size], grad.shape)
+            start += size
+        return summed[start]
+
+    def abort(self, error):
+        """End every rank of the job: a raising rank must not leave the others waiting."""
+        print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: {error}; "
+              "aborting the MPI job", file=sys.stderr, flush=True)
+        self.comm.Abort(1)

@@ -1,0 +1,70 @@
+"""A training job for tests/test_distributed.py, run as ``mpiexec -n P python distributed_job.py
+MODE OUT [options]``; rank 0 writes the weights and the loss curve to OUT (.npz)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import bpnn
+
+OPTIMIZERS = {"sgd": lambda: bpnn.SGD(lr=0.1),
+              "momentum": lambda: bpnn.SGD(lr=0.05, momentum=0.9, nesterov=True),
+              "adam": lambda: bpnn.Adam(lr=0.01)}
+
+
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(103, 5))  # 103: the last global batch is short and uneven
+    return X, np.sin(X[:, :2])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--optimizer", default="sgd")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--single", action="store_true", help="one process, not distributed")
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--log")
+    parser.add_argument("--fail-rank", type=int, default=None)
+    parser.add_argument("--sample-weight", action="store_true")
+    parser.add_argument("--estimator", help="fit bpnn.MLPRegressor with this solver instead")
+    args = parser.parse_args()
+
+    X, T = data()
+    if args.estimator:
+        model = bpnn.MLPRegressor(hidden_layer_sizes=(6,), solver=args.estimator, alpha=0.01,
+                                  batch_size=args.batch_size, max_iter=args.epochs,
+                                  random_state=0, distributed=not args.single).fit(X, T)
+        if args.single or _rank() == 0:
+            np.savez(args.out, *model.coefs_, loss=np.array(model.loss_curve_))
+        return
+    net = bpnn.mlp([5, 8, 2], activation="tanh", seed=3)
+    callbacks = [bpnn.CSVLogger(args.log)] if args.log else []
+    rank = 0 if args.single else _rank()
+    if args.fail_rank is not None:
+        def fail(epoch, logs):
+            if rank == args.fail_rank and epoch == 2:
+                raise RuntimeError("a failure injected on purpose")
+        callbacks.append(bpnn.LambdaCallback(on_epoch_end=fail))
+    history = net.fit(X, T, epochs=args.epochs, batch_size=args.batch_size,
+                      optimizer=OPTIMIZERS[args.optimizer](), l2=1e-3,
+                      distributed=not args.single, checkpoint=args.checkpoint,
+                      resume=True if args.resume else None, callbacks=callbacks,
+                      sample_weight=np.ones(len(X)) if args.sample_weight else None)
+    if rank == 0:
+        np.savez(args.out, *net.get_weights(), loss=np.array(history["loss"]))
+
+
+def _rank():
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.Get_rank()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Data-parallel training under ``mpiexec -n 2``: the same weights as one process with the
+global batch, rank failures that end the job, rank-0-only files, resume across rank counts."""
+
+from __future__ import annotations
+
+import csv
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import bpnn
+
+JOB = pathlib.Path(__file__).with_name("distributed_job.py")
+
+
+def _mpiexec():
+    beside = pathlib.Path(sys.executable).with_name("mpiexec")
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+pytestmark = pytest.mark.skipif(
+    _mpiexec() is None or __import__("importlib").util.find_spec("mpi4py") is None,
+    reason='MPI is not installed (pip install "bpnn[distributed]")')
+
+
+def run_job(tmp_path, ranks, *options, check=True):
+    """Run the job on ``ranks`` processes (0: one plain process); the saved arrays."""
+    out = tmp_path / f"out-{ranks}-{abs(hash(options))}.npz"
+    command = [sys.executable, str(JOB), str(out), *options]
+    if ranks:
+        command = [_mpiexec(), "-n", str(ranks), *command]
+    else:
+        command.append("--single")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    if check:
+        assert done.returncode == 0, done.stderr
+        return np.load(out), done
+    return None, done
+
+
+def assert_same_run(a, b, tolerance=1e-12):
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=tolerance)
+    for name in a.files:
+        np.testing.assert_allclose(a[name], b[name], rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_two_ranks_equal_one_process_with_the_global_batch(tmp_path, optimizer):
+    """2 ranks with batch 4 = 1 process with batch 8 (103 rows: an uneven last batch),
+    to the order of the floating-point sums."""
+    distributed, _ = run_job(tmp_path, 2, "--optimizer", optimizer, "--batch-size", "4")
+    single, _ = run_job(tmp_path, 0, "--optimizer", optimizer, "--batch-size", "8")
+    assert_same_run(distributed, single)
+    assert distributed["loss"][-1] < distributed["loss"][0]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_distributed_estimator_equals_one_process(tmp_path, solver):
+    """MLPRegressor(distributed=True) on 2 ranks: scikit-learn's alpha shared by the global
+    batch; lbfgs sums each evaluation over the ranks."""
+    options = ["--estimator", solver, "--epochs", "15"]
+    distributed, _ = run_job(tmp_path, 2, *options, "--batch-size", "4")
+    single, _ = run_job(tmp_path, 0, *options, "--batch-size", "8")
+    assert_same_run(distributed, single, tolerance=1e-9)
+
+
+def test_only_rank_zero_writes_the_log(tmp_path):
+    log = tmp_path / "log.csv"
+    run_job(tmp_path, 2, "--log", str(log))
+    with log.open() as file:
+        rows = list(csv.reader(file))
+    assert rows[0][:2] == ["epoch", "loss"] and len(rows) == 1 + 4
+
+
+def test_a_failing_rank_ends_the_job_and_the_checkpoint_stays_valid(tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    _, done = run_job(tmp_path, 2, "--epochs", "10", "--fail-rank", "1", "--checkpoint",
+                      str(checkpoint), check=False)
+    assert done.returncode != 0
+    assert "rank 1 of 2 failed: RuntimeError: a failure injected on purpose" in done.stderr
+    assert "aborting the MPI job" in done.stderr
+    bpnn.load(checkpoint)  # rank 0 wrote it atomically: it loads
+
+
+def test_resume_with_the_same_or_another_number_of_ranks(tmp_path):
+    whole, _ = run_job(tmp_path, 2, "--epochs", "6")
+    checkpoint = tmp_path / "run.ckpt"
+    run_job(tmp_path, 2, "--epochs", "3", "--checkpoint", str(checkpoint))
+    same, _ = run_job(tmp_path, 2, "--epochs", "6", "--checkpoint", str(checkpoint), "--resume")
+    assert_same_run(same, whole, tolerance=0)  # bit for bit
+    run_job(tmp_path, 2, "--epochs", "3", "--checkpoint", str(checkpoint))
+    # one rank with batch 8 continues the run that 2 ranks with batch 4 began
+    other, _ = run_job(tmp_path, 1, "--epochs", "6", "--batch-size", "8", "--checkpoint",
+                       str(checkpoint), "--resume")
+    assert_same_run(other, whole)
+
+
+def test_what_is_not_sharded_yet_is_refused(tmp_path):
+    _, done = run_job(tmp_path, 1, "--sample-weight", check=False)
+    assert done.returncode != 0 and "distributed=True trains on arrays" in done.stderr
+
+
+def test_without_mpi_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py now fails
+    net = bpnn.mlp([2, 3, 1], seed=0)
+    with pytest.raises(ImportError, match=r'pip install "bpnn\[distributed\]"'):
+        net.fit(np.zeros((4, 2)), np.zeros((4, 1)), distributed=True)
+
+
+def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    table = tmp_path / "t.csv"
+    with table.open("w") as file:
+        file.write("a,b,c,y\n")
+        for row, value in zip(X, X[:, 0] - 2 * X[:, 1]):
+            file.write(",".join(repr(float(v)) for v in [*row, value]) + "\n")
+    out = tmp_path / "m.bpnn"
+    done = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "bpnn", "train",
+                           str(table), "--target", "y", "--distributed", "--epochs", "20",
+                           "--quiet", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # --quiet, and rank 1 never prints
+    from bpnn.backends.host_io import ArrayRows
+    from bpnn.tabular import TabularModel
+
+    scores = TabularModel.load(out).evaluate(ArrayRows(X), X[:, 0] - 2 * X[:, 1])
+    assert scores["r2"] > 0.8

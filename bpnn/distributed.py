@@ -21,6 +21,7 @@ no rank waits forever in a collective call.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 
@@ -30,6 +31,14 @@ INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distri
 class Distributed:
     """The ranks of the MPI job (``MPI.COMM_WORLD`` by default).
 
+    Parameters
+    ----------
+    comm : mpi4py communicator, optional
+    cuda_aware : bool, optional
+        Hand CuPy gradients to MPI on the device; by default when the
+        environment variable ``BPNN_MPI_CUDA_AWARE`` is ``1``, else through
+        host buffers.
+
     Raises
     ------
     ImportError
@@ -37,7 +46,7 @@ class Distributed:
         install.
     """
 
-    def __init__(self, comm=None):
+    def __init__(self, comm=None, cuda_aware=None):
         try:
             from mpi4py import MPI
         except ImportError as error:
@@ -47,23 +56,26 @@ class Distributed:
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         # the rank's index among the ranks of its node: which GPU it takes
+        #: Whether MPI takes CuPy device buffers: ``cuda_aware``, else the environment
+        #: variable BPNN_MPI_CUDA_AWARE=1 (set it where MPI was built with CUDA)
+        self.cuda_aware = (os.environ.get("BPNN_MPI_CUDA_AWARE") == "1" if cuda_aware is None
+                           else bool(cuda_aware))
         #: time spent in (and waiting at) the gradient Allreduce, and how many there were
         self.allreduce_seconds, self.allreduce_calls = 0.0, 0
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_rank = node.Get_rank()
         node.Free()
 
-    def build(self, network, like):
-        """Build ``network`` on this rank's device: on a GPU backend chosen without a device
-        (``"cupy"``, ``"auto"``), GPU ``local_rank`` modulo the node's GPUs."""
-        if network.built:
+    def place(self, network, like):
+        """Put an unbuilt ``network`` on this rank's device: on a GPU backend chosen without a
+        device (``"cupy"``, ``"auto"``), GPU ``local_rank`` modulo the node's GPUs."""
+        if network.built or ":" in str(network.backend_spec or ""):
             return
         from .backends import get_backend
 
-        backend = get_backend(network.backend_spec, like=like)
-        if ":" not in str(network.backend_spec or ""):
-            backend = backend.for_local_rank(self.local_rank)
-        network.build(backend=backend, like=like)
+        data = like if hasattr(like, "shape") else None  # a path decides no library
+        network.backend_spec = get_backend(network.backend_spec, like=data).for_local_rank(
+            self.local_rank)
 
     @property
     def writer(self):
@@ -94,12 +106,17 @@ class Distributed:
         xp, backend = network.backend.xp, network.backend
         flat = xp.concat([xp.reshape(grad, (-1,)) for grad in grads]
                          + [xp.reshape(xp.asarray(loss, dtype=network.dtype), (1,))])
-        host = backend.to_numpy(flat)  # host buffers (a CUDA-aware MPI could take the device's)
         start = time.perf_counter()
-        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+        if self.cuda_aware and backend.name == "cupy":  # the device buffer itself
+            backend.synchronize()  # MPI reads it outside the library's stream
+            self.comm.Allreduce(self.MPI.IN_PLACE, flat, op=self.MPI.SUM)
+            summed = flat
+        else:  # through a host buffer (the same memory on the numpy backend)
+            host = backend.to_numpy(flat)
+            self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+            summed = backend.asarray(host, dtype=network.dtype)
         self.allreduce_seconds += time.perf_counter() - start
         self.allreduce_calls += 1
-        summed = backend.asarray(host, dtype=network.dtype)
         start = 0
         for grad in grads:
             size = math.prod(grad.shape)

@@ -147,7 +147,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         from .distributed import Distributed
 
         dist = distributed if isinstance(distributed, Distributed) else Distributed()
-        dist.build(network, like=X)
+        dist.place(network, like=X)
     network.distributed = dist
     try:
         data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)

@@ -4,6 +4,8 @@ MODE OUT [options]``; rank 0 writes the weights and the loss curve to OUT (.npz)
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 
 import numpy as np
 
@@ -31,11 +33,23 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--log")
     parser.add_argument("--fail-rank", type=int, default=None)
+    parser.add_argument("--die", action="store_true", help="the failing rank is killed (-9)")
     parser.add_argument("--sample-weight", action="store_true")
+    parser.add_argument("--iterator", action="store_true", help="a batch iterator as X")
     parser.add_argument("--estimator", help="fit bpnn.MLPRegressor with this solver instead")
+    parser.add_argument("--files", help="train from .npy files written to this folder")
     args = parser.parse_args()
 
     X, T = data()
+    if args.files:  # every rank reads only its rows of each batch
+        if args.single or _rank() == 0:
+            np.save(f"{args.files}/X.npy", X)
+            np.save(f"{args.files}/T.npy", T)
+        if not args.single:
+            from mpi4py import MPI
+
+            MPI.COMM_WORLD.Barrier()
+        X, T = f"{args.files}/X.npy", f"{args.files}/T.npy"
     if args.estimator:
         model = bpnn.MLPRegressor(hidden_layer_sizes=(6,), solver=args.estimator, alpha=0.01,
                                   batch_size=args.batch_size, max_iter=args.epochs,
@@ -49,13 +63,17 @@ def main():
     if args.fail_rank is not None:
         def fail(epoch, logs):
             if rank == args.fail_rank and epoch == 2:
+                if args.die:
+                    os.kill(os.getpid(), signal.SIGKILL)
                 raise RuntimeError("a failure injected on purpose")
         callbacks.append(bpnn.LambdaCallback(on_epoch_end=fail))
+    if args.iterator:
+        X, T = (lambda: iter([data()])), None
     history = net.fit(X, T, epochs=args.epochs, batch_size=args.batch_size,
                       optimizer=OPTIMIZERS[args.optimizer](), l2=1e-3,
                       distributed=not args.single, checkpoint=args.checkpoint,
                       resume=True if args.resume else None, callbacks=callbacks,
-                      sample_weight=np.ones(len(X)) if args.sample_weight else None)
+                      sample_weight=np.ones(103) if args.sample_weight else None)
     if rank == 0:
         np.savez(args.out, *net.get_weights(), loss=np.array(history["loss"]))
 

@@ -88,6 +88,15 @@ def test_a_failing_rank_ends_the_job_and_the_checkpoint_stays_valid(tmp_path):
     bpnn.load(checkpoint)  # rank 0 wrote it atomically: it loads
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="needs POSIX kill")
+def test_a_killed_rank_ends_the_job(tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    _, done = run_job(tmp_path, 2, "--epochs", "50", "--fail-rank", "1", "--die",
+                      "--checkpoint", str(checkpoint), check=False)
+    assert done.returncode != 0  # mpiexec ends the other rank (no hang: run_job's timeout)
+    bpnn.load(checkpoint)
+
+
 def test_resume_with_the_same_or_another_number_of_ranks(tmp_path):
     whole, _ = run_job(tmp_path, 2, "--epochs", "6")
     checkpoint = tmp_path / "run.ckpt"
@@ -101,9 +110,20 @@ def test_resume_with_the_same_or_another_number_of_ranks(tmp_path):
     assert_same_run(other, whole)
 
 
-def test_what_is_not_sharded_yet_is_refused(tmp_path):
-    _, done = run_job(tmp_path, 1, "--sample-weight", check=False)
-    assert done.returncode != 0 and "distributed=True trains on arrays" in done.stderr
+def test_each_rank_reads_its_rows_from_files(tmp_path):
+    """X and T as .npy files: each rank reads only its piece of each batch, and the run is
+    the one-process run on the arrays."""
+    distributed, _ = run_job(tmp_path, 2, "--files", str(tmp_path), "--optimizer", "adam")
+    single, _ = run_job(tmp_path, 0, "--optimizer", "adam", "--batch-size", "8")
+    assert_same_run(distributed, single)
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("--sample-weight", "distributed=True takes no sample_weight"),
+    ("--iterator", "distributed=True cannot shard a batch iterator")])
+def test_what_is_not_sharded_yet_is_refused(tmp_path, option, message):
+    _, done = run_job(tmp_path, 1, option, check=False)
+    assert done.returncode != 0 and message in done.stderr
 
 
 def test_without_mpi_the_error_says_what_to_install(monkeypatch):

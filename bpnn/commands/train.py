@@ -59,8 +59,10 @@ def add_parser(commands):
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--distributed", action="store_true",
                        help="data-parallel over the ranks of an MPI job (mpiexec -n P bpnn "
-                            "train ... --distributed): each rank holds the table, the global "
-                            "batch is P times --batch-size, rank 0 prints and saves")
+                            "train ... --distributed): the global batch is P times "
+                            "--batch-size, each rank reads its rows of each batch (from "
+                            ".npy files and shard folders; a CSV is parsed by every rank), "
+                            "rank 0 prints and saves")
     train.set_defaults(run=run)
 
 
@@ -104,8 +106,6 @@ def _train(args, backend, table):
             T, info["y_mean"], info["y_scale"] = values.reshape(-1, 1), 0.0, 1.0
     train_rows, val_rows = table.split(args.validation_fraction, args.seed)
     X_train = table.features_of(train_rows)  # in memory, or streamed from the files
-    if args.distributed and isinstance(X_train, RowSource):  # each rank holds the rows
-        X_train = X_train.take(range(len(train_rows)))
     mean, scale = column_stats(X_train if isinstance(X_train, RowSource) else ArrayRows(X_train))
     if args.no_standardize:
         mean, scale = [0.0] * len(mean), [1.0] * len(scale)

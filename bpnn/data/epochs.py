@@ -25,6 +25,12 @@ def batch_bounds(n, batch_size):
 GATHER_EPOCH_BYTES = 8 * 2 ** 20
 
 
+def sharded(bounds, distributed):
+    """``(local bounds, global sizes)``: this rank's piece of each global batch."""
+    return ([distributed.shard(start, stop) for start, stop in bounds],
+            [stop - start for start, stop in bounds])
+
+
 class ArrayEpochs:
     """Data already on the device: each epoch permutes it and slices batches.
 
@@ -41,9 +47,8 @@ class ArrayEpochs:
             self.bounds = batch_bounds(self.n_samples, batch_size)
         else:  # global batches of P * batch_size rows; this rank's piece of each
             step = None if batch_size is None else batch_size * distributed.size
-            global_bounds = batch_bounds(self.n_samples, step)
-            self.bounds = [distributed.shard(start, stop) for start, stop in global_bounds]
-            self.global_sizes = [stop - start for start, stop in global_bounds]
+            self.bounds, self.global_sizes = sharded(batch_bounds(self.n_samples, step),
+                                                     distributed)
 
     def epoch(self, shuffle):
         arrays, xp = self.arrays, self.network.backend.xp
@@ -83,10 +88,17 @@ class StreamEpochs:
 
     weighted = False
 
-    def __init__(self, network, stream, batch_size):
+    def __init__(self, network, stream, batch_size, distributed=None):
         self.network, self.stream, self.batch_size = network, stream, batch_size
+        self.distributed = distributed
         self.n_samples = stream.n_samples
-        self.bounds = batch_bounds(self.n_samples, batch_size)
+        self.global_sizes = None
+        if distributed is None:
+            self.bounds = batch_bounds(self.n_samples, batch_size)
+        else:  # each rank reads only its piece of each global batch
+            step = None if batch_size is None else batch_size * distributed.size
+            self.bounds, self.global_sizes = sharded(batch_bounds(self.n_samples, step),
+                                                     distributed)
         network._data(*stream.first_rows(2))  # build the network; check widths and dtype
 
     def to_device(self, Xb, Tb):
@@ -96,7 +108,10 @@ class StreamEpochs:
     def epoch(self, shuffle):
         rng = self.network.rng
         order = rng.host_permutation(self.n_samples) if shuffle else range(self.n_samples)
-        return self.stream.batches(order, self.bounds, self.to_device)
+        make = self.stream.batches(order, self.bounds, self.to_device)
+        if self.global_sizes is None:
+            return make
+        return lambda: ((X, T, None, size) for (X, T), size in zip(make(), self.global_sizes))
 
     def nbytes(self):
         """The bytes X and T take on the device in the model's dtype."""
@@ -117,7 +132,7 @@ class StreamEpochs:
             Xb, Tb = self.stream.host_batch(range(start, stop))
             X[start:stop, ...] = backend.upload(Xb, dtype)
             T[start:stop, ...] = backend.upload(Tb, dtype)
-        return ArrayEpochs(network, X, T, self.batch_size)
+        return ArrayEpochs(network, X, T, self.batch_size, distributed=self.distributed)
 
     def close(self):
         self.stream.close()
@@ -148,23 +163,23 @@ def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None
     Files and memory maps are streamed from the host; on a GPU, when they take
     at most ``memory_budget`` bytes there (default: half the free device
     memory), they are moved to the device once instead.  ``sample_weight``
-    and ``distributed`` (:mod:`bpnn.distributed`) go with arrays only, and
-    not together.
+    goes with arrays only; ``distributed`` (:mod:`bpnn.distributed`) with
+    arrays and files (each rank then reads only its rows), not with batch
+    iterators or sample weights.
     """
     arrays_only = ValueError(
-        "sample_weight goes with arrays only, not with files, memory maps or batch iterators"
-        if distributed is None else
-        "distributed=True trains on arrays (which every rank holds), without sample_weight; "
-        "files, memory maps and batch iterators are not sharded yet")
+        "sample_weight goes with arrays only, not with files, memory maps or batch iterators")
     if distributed is not None and sample_weight is not None:
-        raise arrays_only
-    restricted = sample_weight is not None or distributed is not None
+        raise ValueError("distributed=True takes no sample_weight yet")
     if is_batch_iterator(X):
         if T is not None:
             raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
                              "(X, T) pairs)")
-        if restricted:
+        if sample_weight is not None:
             raise arrays_only
+        if distributed is not None:
+            raise ValueError("distributed=True cannot shard a batch iterator: give arrays, "
+                             "files or memory maps")
         return IteratorEpochs(network, IteratorStream(X))
     rows = open_rows(X)  # None for an ordinary array of any library
     if rows is None:
@@ -173,10 +188,10 @@ def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None
         if sample_weight is not None:
             w = weight_column(network.backend, sample_weight, network.dtype, X.shape[0])
         return ArrayEpochs(network, X, T, batch_size, w, distributed)
-    if restricted:
+    if sample_weight is not None:
         rows.close()
         raise arrays_only
-    data = StreamEpochs(network, RowStream(rows, T), batch_size)
+    data = StreamEpochs(network, RowStream(rows, T), batch_size, distributed)
     free = network.backend.free_memory()
     if free is not None:
         budget = free // 2 if memory_budget is None else memory_budget

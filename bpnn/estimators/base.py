@@ -318,9 +318,8 @@ class BaseMLP(BaseEstimator):
         if self.distributed:  # one GPU per rank of a node
             from ..distributed import Distributed
 
-            Distributed().build(network, like=X)
-        else:
-            network.build(like=X)
+            Distributed().place(network, like=X)
+        network.build(like=X)
         self.network_ = network
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2

@@ -55,13 +55,13 @@ class Distributed:
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
-        # the rank's index among the ranks of its node: which GPU it takes
         #: Whether MPI takes CuPy device buffers: ``cuda_aware``, else the environment
         #: variable BPNN_MPI_CUDA_AWARE=1 (set it where MPI was built with CUDA)
         self.cuda_aware = (os.environ.get("BPNN_MPI_CUDA_AWARE") == "1" if cuda_aware is None
                            else bool(cuda_aware))
         #: time spent in (and waiting at) the gradient Allreduce, and how many there were
         self.allreduce_seconds, self.allreduce_calls = 0.0, 0
+        # the rank's index among the ranks of its node: which GPU it takes
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_rank = node.Get_rank()
         node.Free()
@@ -102,10 +102,10 @@ class Distributed:
 
     def sum_gradients(self, network, grads, loss):
         """Sum ``grads`` and ``loss`` over the ranks in place, with one Allreduce of one flat
-        buffer; returns the summed loss (a float)."""
+        buffer; returns the summed loss (a 0-d array)."""
         xp, backend = network.backend.xp, network.backend
-        flat = xp.concat([xp.reshape(grad, (-1,)) for grad in grads]
-                         + [xp.reshape(xp.asarray(loss, dtype=network.dtype), (1,))])
+        loss = xp.asarray(loss, dtype=network.dtype, device=backend.device)
+        flat = xp.concat([xp.reshape(grad, (-1,)) for grad in grads] + [xp.reshape(loss, (1,))])
         start = time.perf_counter()
         if self.cuda_aware and backend.name == "cupy":  # the device buffer itself
             backend.synchronize()  # MPI reads it outside the library's stream

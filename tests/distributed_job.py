@@ -54,6 +54,7 @@ def main():
         model = bpnn.MLPRegressor(hidden_layer_sizes=(6,), solver=args.estimator, alpha=0.01,
                                   batch_size=args.batch_size, max_iter=args.epochs,
                                   random_state=0, distributed=not args.single).fit(X, T)
+        model.save(f"{args.out}.bpnn")  # every rank calls it; rank 0 writes
         if args.single or _rank() == 0:
             np.savez(args.out, *model.coefs_, loss=np.array(model.loss_curve_))
         return

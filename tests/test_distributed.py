@@ -68,6 +68,9 @@ def test_distributed_estimator_equals_one_process(tmp_path, solver):
     distributed, _ = run_job(tmp_path, 2, *options, "--batch-size", "4")
     single, _ = run_job(tmp_path, 0, *options, "--batch-size", "8")
     assert_same_run(distributed, single, tolerance=1e-9)
+    saved = [path for path in tmp_path.iterdir() if path.suffix == ".bpnn"]
+    model = bpnn.MLPRegressor.load(saved[0])  # written by rank 0 on the distributed run
+    assert model.distributed in (True, False) and model.n_outputs_ == 2
 
 
 def test_only_rank_zero_writes_the_log(tmp_path):

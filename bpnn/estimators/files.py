@@ -10,6 +10,8 @@ loading starts its optimizer afresh.
 
 from __future__ import annotations
 
+import sys
+
 from sklearn.preprocessing import LabelBinarizer
 
 from ..backends import get_backend
@@ -37,10 +39,16 @@ def _plain(value):
 
 
 def save_estimator(estimator, path):
-    """Write a fitted estimator to ``path`` (atomically)."""
+    """Write a fitted estimator to ``path`` (atomically); in a distributed job, from rank 0
+    only (every rank holds the same model)."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "network_")
+    if estimator.distributed and "mpi4py" in sys.modules:  # in an MPI job: rank 0 writes
+        from ..distributed import Distributed
+
+        if not Distributed().writer:
+            return
     fitted = {name: _plain(getattr(estimator, name, None)) for name in FITTED}
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in_"] = _plain(estimator.feature_names_in_)

@@ -49,7 +49,7 @@ def run(global_batch, samples, dist):
 def main(samples=60000):
     from bpnn.distributed import Distributed
 
-    dist = Distributed()
+    dist = Distributed.world()
     threads = max((os.cpu_count() or 1) // dist.size, 1)
     rows = []
     with threadpool_limits(threads):

@@ -38,34 +38,35 @@ def table(rows):
     for workload in dict.fromkeys(row["workload"] for row in rows):
         block = [row for row in rows if row["workload"] == workload]
         lines.append(f"\n{workload}")
-        if workload == "seed-sin":
-            lines.append(f"  {'':<28}{'us/step':>10}{'best':>10}{'x hand loop':>13}")
-            for row in block:
-                lines.append(f"  {row['who']:<28}{row['us_per_step']:>10.2f}"
-                             f"{row['best_us_per_step']:>10.2f}{row['of_hand']:>13.2f}")
-        elif workload == "mlp":
-            lines.append(f"  {'':<34}{'dtype':>8}{'batch':>7}{'samples/s':>12}{'best':>12}"
-                         f"{'of bound':>10}")
-            for row in block:
-                lines.append(f"  {row['who']:<34}{row['dtype']:>8}{row['batch']:>7}"
-                             f"{row['samples_per_s']:>12,.0f}{row['best_samples_per_s']:>12,.0f}"
-                             f"{row['of_bound']:>10.2f}")
-        elif workload == "crossover":
-            lines.append(f"  {'':<22}{'width':>7}{'batch':>7}{'samples/s':>14}")
-            for row in block:
-                lines.append(f"  {row['who']:<22}{row['width']:>7}{row['batch']:>7}"
-                             f"{row['samples_per_s']:>14,.0f}")
-        elif workload == "estimators":
-            lines.append(f"  {'':<22}{'solver':>8}{'fit s':>10}{'best':>10}{'x sklearn':>11}")
-            for row in block:
-                lines.append(f"  {row['who']:<22}{row['solver']:>8}{row['seconds']:>10.3f}"
-                             f"{row['best_seconds']:>10.3f}{row['of_sklearn']:>11.2f}")
-        else:
+        columns = COLUMNS.get(workload)
+        if columns is None:  # large: one sentence per runner
             for row in block:
                 note = " (shortened: CPU)" if row["shortened"] else ""
                 lines.append(f"  {row['who']:<22}{row['samples']:>10,} samples"
                              f"{row['samples_per_s']:>14,.0f} samples/s{note}")
+            continue
+        who_width, columns = columns
+        lines.append(f"  {'':<{who_width}}" + "".join(f"{title:>{width}}"
+                                                       for title, _, width, _ in columns))
+        for row in block:
+            lines.append(f"  {row['who']:<{who_width}}" + "".join(
+                f"{row[key]:>{width}{form}}" for _, key, width, form in columns))
     return "\n".join(lines)
+
+
+#: The table of each workload: the runner column's width, then (title, key, width, format).
+COLUMNS = {
+    "seed-sin": (28, [("us/step", "us_per_step", 10, ".2f"),
+                      ("best", "best_us_per_step", 10, ".2f"),
+                      ("x hand loop", "of_hand", 13, ".2f")]),
+    "mlp": (34, [("dtype", "dtype", 8, ""), ("batch", "batch", 7, ""),
+                 ("samples/s", "samples_per_s", 12, ",.0f"),
+                 ("best", "best_samples_per_s", 12, ",.0f"), ("of bound", "of_bound", 10, ".2f")]),
+    "crossover": (22, [("width", "width", 7, ""), ("batch", "batch", 7, ""),
+                       ("samples/s", "samples_per_s", 14, ",.0f")]),
+    "estimators": (22, [("solver", "solver", 8, ""), ("fit s", "seconds", 10, ".3f"),
+                        ("best", "best_seconds", 10, ".3f"), ("x sklearn", "of_sklearn", 11, ".2f")]),
+}
 
 
 def write_json(path, facts, rows):

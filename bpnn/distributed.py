@@ -31,6 +31,11 @@ INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distri
 class Distributed:
     """The ranks of the MPI job (``MPI.COMM_WORLD`` by default).
 
+    Use :meth:`world` for the job's ranks.  Nothing collective happens when it
+    is built or asked ``writer`` (rank 0 alone may ask, when it saves); the
+    rank's place on its node (:attr:`local_rank`, a collective call) is found
+    when a fit, which every rank runs, first places a network.
+
     Parameters
     ----------
     comm : mpi4py communicator, optional
@@ -61,10 +66,27 @@ class Distributed:
                            else bool(cuda_aware))
         #: time spent in (and waiting at) the gradient Allreduce, and how many there were
         self.allreduce_seconds, self.allreduce_calls = 0.0, 0
-        # the rank's index among the ranks of its node: which GPU it takes
-        node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
-        self.local_rank = node.Get_rank()
-        node.Free()
+        self._flat = None  # the flat gradient buffer, reused from step to step
+        self._local_rank = None
+
+    _world = None
+
+    @classmethod
+    def world(cls):
+        """The ranks of ``MPI.COMM_WORLD``, built on first use and then shared."""
+        if cls._world is None:
+            cls._world = cls()
+        return cls._world
+
+    @property
+    def local_rank(self):
+        """The rank's index among the ranks of its node (which GPU it takes); a collective
+        call the first time: every rank must ask."""
+        if self._local_rank is None:
+            node = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)
+            self._local_rank = node.Get_rank()
+            node.Free()
+        return self._local_rank
 
     def place(self, network, like):
         """Put an unbuilt ``network`` on this rank's device: on a GPU backend chosen without a
@@ -100,12 +122,43 @@ class Distributed:
         high = start + (n * (rank + 1)) // size
         return low, high
 
+    def loss_and_gradients(self, network, xp, X, T, n_global, l2=0.0, l2_shared=False,
+                           scale=1.0):
+        """The mean loss and ``scale`` times the gradient over a global batch of ``n_global``
+        rows, of which this rank holds ``(X, T)``: its part scaled by its share
+        ``n / n_global`` (folded into the delta), then summed over the ranks."""
+        share = X.shape[0] / n_global
+        if l2_shared:  # shared by the global batch's rows (weights are not distributed)
+            l2, l2_shared = l2 / n_global, False
+        if share:
+            loss, grads = network.loss_and_gradients(xp, X, T, l2, None, l2_shared,
+                                                     scale * share)
+            loss = loss * share
+        else:  # a global batch smaller than the number of ranks: nothing here
+            loss, grads = 0.0, [xp.zeros_like(param) for param in network.parameters]
+        return self.sum_gradients(network, grads, loss), grads
+
+    def _buffer(self, network, size):
+        """The flat buffer of ``size`` entries in the model's dtype, on its device."""
+        flat = self._flat
+        if flat is None or flat.shape[0] != size or flat.dtype != network.dtype \
+                or not network.backend.owns(flat):
+            flat = network.backend.xp.empty((size,), dtype=network.dtype,
+                                            device=network.backend.device)
+            self._flat = flat
+        return flat
+
     def sum_gradients(self, network, grads, loss):
         """Sum ``grads`` and ``loss`` over the ranks in place, with one Allreduce of one flat
         buffer; returns the summed loss (a 0-d array)."""
         xp, backend = network.backend.xp, network.backend
-        loss = xp.asarray(loss, dtype=network.dtype, device=backend.device)
-        flat = xp.concat([xp.reshape(grad, (-1,)) for grad in grads] + [xp.reshape(loss, (1,))])
+        sizes = [math.prod(grad.shape) for grad in grads]
+        flat = self._buffer(network, sum(sizes) + 1)
+        start = 0
+        for grad, size in zip(grads, sizes):
+            flat[start:start + size] = xp.reshape(grad, (-1,))
+            start += size
+        flat[start] = loss
         start = time.perf_counter()
         if self.cuda_aware and backend.name == "cupy":  # the device buffer itself
             backend.synchronize()  # MPI reads it outside the library's stream
@@ -118,8 +171,7 @@ class Distributed:
         self.allreduce_seconds += time.perf_counter() - start
         self.allreduce_calls += 1
         start = 0
-        for grad in grads:
-            size = math.prod(grad.shape)
+        for grad, size in zip(grads, sizes):
             grad[...] = xp.reshape(summed[start:start + size], grad.shape)
             start += size
         return summed[start]

@@ -82,7 +82,7 @@ def locate(network, xp, batches, penalty, optimizer):
     before = network.copy_parameters()
     for step, arrays in enumerate(batches):
         network.copy_parameters(out=before)
-        loss = train_step(network, optimizer, xp, arrays, **penalty,
+        loss = train_step(network, optimizer, xp, params, arrays, **penalty,
                           distributed=network.distributed)
         value = float(loss)
         if not math.isfinite(value):

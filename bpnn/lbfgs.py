@@ -66,15 +66,12 @@ class _Objective:
         self.network, self.X, self.T, self.w = network, X, T, w
         self.penalty = {"l2": l2, "l2_shared": l2_shared}
         self.distributed = distributed
-        self.share = 1.0
+        self.n_rows = X.shape[0]
         if distributed is not None:
             if w is not None:
                 raise ValueError("distributed L-BFGS takes no sample weights")
-            n = X.shape[0]
-            low, high = distributed.shard(0, n)
-            self.X, self.T, self.share = X[low:high, ...], T[low:high, ...], (high - low) / n
-            if l2_shared:  # shared by all the rows
-                self.penalty = {"l2": l2 / n, "l2_shared": False}
+            low, high = distributed.shard(0, self.n_rows)
+            self.X, self.T = X[low:high, ...], T[low:high, ...]
         self.xp = network.backend.xp
         self.params = network.parameters
         self.max_fun = max_fun
@@ -98,14 +95,9 @@ class _Objective:
         if self.distributed is None:
             loss, grads = self.network.loss_and_gradients(self.xp, self.X, self.T, w=self.w,
                                                           **self.penalty)
-            return float(loss), self.pack(grads)
-        if self.share:
-            loss, grads = self.network.loss_and_gradients(self.xp, self.X, self.T,
-                                                          scale=self.share, **self.penalty)
-            loss = loss * self.share
-        else:  # fewer rows than ranks
-            loss, grads = 0.0, [self.xp.zeros_like(param) for param in self.params]
-        loss = self.distributed.sum_gradients(self.network, grads, loss)
+        else:  # the whole data is one global batch
+            loss, grads = self.distributed.loss_and_gradients(
+                self.network, self.xp, self.X, self.T, self.n_rows, **self.penalty)
         return float(loss), self.pack(grads)
 
 

@@ -146,7 +146,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     if distributed:
         from .distributed import Distributed
 
-        dist = distributed if isinstance(distributed, Distributed) else Distributed()
+        dist = distributed if isinstance(distributed, Distributed) else Distributed.world()
         dist.place(network, like=X)
     network.distributed = dist
     try:
@@ -277,12 +277,13 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
     the number of samples.  A batch is ``(X, T)``, or ``(X, T, w)`` with sample weights."""
     l2, l2_shared = penalty["l2"], penalty["l2_shared"]
     dist = network.distributed
+    params = network.parameters
     # The sum of the batch losses weighted by their sizes, kept on the device in units
     # of the first batch's size: one addition per step (most batches have that size).
     total, unit = 0.0, None
     seen = 0
     for batch, arrays in enumerate(batches):
-        loss = train_step(network, optimizer, xp, arrays, l2, l2_shared, dist)
+        loss = train_step(network, optimizer, xp, params, arrays, l2, l2_shared, dist)
         size = arrays[0].shape[0] if dist is None else arrays[3]  # the global batch's
         if unit is None:
             unit = size

@@ -87,7 +87,7 @@ def _train(args, backend, table):
     if args.distributed:
         from ..distributed import Distributed
 
-        writer = Distributed().writer
+        writer = Distributed.world().writer
     say = print if not args.quiet and writer else (lambda *a, **k: None)
     table.check_finite()
     task = infer_task(table.y) if args.task == "auto" else args.task

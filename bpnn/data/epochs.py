@@ -25,10 +25,24 @@ def batch_bounds(n, batch_size):
 GATHER_EPOCH_BYTES = 8 * 2 ** 20
 
 
-def sharded(bounds, distributed):
-    """``(local bounds, global sizes)``: this rank's piece of each global batch."""
+def epoch_bounds(n, batch_size, distributed=None):
+    """``(bounds, global_sizes)``: the batches of an epoch; distributed, this rank's piece
+    of each global batch of ``P * batch_size`` rows and those batches' sizes (else
+    ``None``)."""
+    if distributed is None:
+        return batch_bounds(n, batch_size), None
+    step = None if batch_size is None else batch_size * distributed.size
+    bounds = batch_bounds(n, step)
     return ([distributed.shard(start, stop) for start, stop in bounds],
             [stop - start for start, stop in bounds])
+
+
+def with_global_sizes(make, global_sizes):
+    """The batch factory ``make`` as it is, or, distributed, with each piece's batch
+    ``(X, T)`` given as ``(X, T, None, N)``: ``N`` rows in the global batch."""
+    if global_sizes is None:
+        return make
+    return lambda: ((X, T, None, size) for (X, T), size in zip(make(), global_sizes))
 
 
 class ArrayEpochs:
@@ -42,15 +56,12 @@ class ArrayEpochs:
         self.arrays = (X, T) if w is None else (X, T, w)
         self.weighted = w is not None
         self.n_samples = X.shape[0]
-        self.global_sizes = None
-        if distributed is None:
-            self.bounds = batch_bounds(self.n_samples, batch_size)
-        else:  # global batches of P * batch_size rows; this rank's piece of each
-            step = None if batch_size is None else batch_size * distributed.size
-            self.bounds, self.global_sizes = sharded(batch_bounds(self.n_samples, step),
-                                                     distributed)
+        self.bounds, self.global_sizes = epoch_bounds(self.n_samples, batch_size, distributed)
 
     def epoch(self, shuffle):
+        return with_global_sizes(self._slices(shuffle), self.global_sizes)
+
+    def _slices(self, shuffle):
         arrays, xp = self.arrays, self.network.backend.xp
         bounds = self.bounds
         if shuffle:
@@ -58,15 +69,9 @@ class ArrayEpochs:
             itemsize = xp.finfo(arrays[0].dtype).bits // 8
             columns = sum(A.shape[1] for A in arrays)
             if columns * self.n_samples * itemsize > GATHER_EPOCH_BYTES:
-                sizes = self.global_sizes or [None] * len(bounds)
-                return lambda: ((*(xp.take(A, order[start:stop], axis=0) for A in arrays),
-                                 *((None, size) if size else ()))
-                                for (start, stop), size in zip(bounds, sizes))
+                return lambda: (tuple(xp.take(A, order[start:stop], axis=0) for A in arrays)
+                                for start, stop in bounds)
             arrays = tuple(xp.take(A, order, axis=0) for A in arrays)
-        if self.global_sizes is not None:  # (X, T, None, N): a piece of a global batch of N
-            X, T = arrays
-            return lambda: ((X[start:stop, ...], T[start:stop, ...], None, size)
-                            for (start, stop), size in zip(bounds, self.global_sizes))
         if len(arrays) == 2:  # spelled out: a generator per batch costs the seed's loop 1.5%
             X, T = arrays
             return lambda: ((X[start:stop, ...], T[start:stop, ...]) for start, stop in bounds)
@@ -92,13 +97,8 @@ class StreamEpochs:
         self.network, self.stream, self.batch_size = network, stream, batch_size
         self.distributed = distributed
         self.n_samples = stream.n_samples
-        self.global_sizes = None
-        if distributed is None:
-            self.bounds = batch_bounds(self.n_samples, batch_size)
-        else:  # each rank reads only its piece of each global batch
-            step = None if batch_size is None else batch_size * distributed.size
-            self.bounds, self.global_sizes = sharded(batch_bounds(self.n_samples, step),
-                                                     distributed)
+        # distributed, each rank reads only its piece of each global batch
+        self.bounds, self.global_sizes = epoch_bounds(self.n_samples, batch_size, distributed)
         network._data(*stream.first_rows(2))  # build the network; check widths and dtype
 
     def to_device(self, Xb, Tb):
@@ -108,10 +108,8 @@ class StreamEpochs:
     def epoch(self, shuffle):
         rng = self.network.rng
         order = rng.host_permutation(self.n_samples) if shuffle else range(self.n_samples)
-        make = self.stream.batches(order, self.bounds, self.to_device)
-        if self.global_sizes is None:
-            return make
-        return lambda: ((X, T, None, size) for (X, T), size in zip(make(), self.global_sizes))
+        return with_global_sizes(self.stream.batches(order, self.bounds, self.to_device),
+                                 self.global_sizes)
 
     def nbytes(self):
         """The bytes X and T take on the device in the model's dtype."""

@@ -196,18 +196,11 @@ class BaseMLP(BaseEstimator):
         """Host data through scikit-learn's checks (dense, finite, 2-D, float); device
         arrays through the network's own.  Returns ``(X, y, on_device)``."""
         on_device = infer_backend_name(X) not in (None, "numpy")
-        if on_device:
-            n_features = X.shape[1] if getattr(X, "ndim", 0) == 2 else None
-            if n_features is None:
+        if on_device:  # the values are checked on the device by the network
+            if getattr(X, "ndim", 0) != 2:
                 raise ValueError(f"X must be 2-D (n_samples, n_features); got shape "
                                  f"{tuple(X.shape)}")
-            if reset:
-                self.n_features_in_ = n_features
-                if hasattr(self, "feature_names_in_"):
-                    del self.feature_names_in_
-            elif n_features != self.n_features_in_:
-                raise ValueError(f"X has {n_features} features, but {type(self).__name__} is "
-                                 f"expecting {self.n_features_in_} features as input.")
+            validate_data(self, X, reset=reset, skip_check_array=True)  # n_features_in_
             return X, y, True
         kwargs = dict(accept_sparse=["csr", "csc"], dtype=["float64", "float32"], reset=reset)
         if y is None:
@@ -318,7 +311,7 @@ class BaseMLP(BaseEstimator):
         if self.distributed:  # one GPU per rank of a node
             from ..distributed import Distributed
 
-            Distributed().place(network, like=X)
+            Distributed.world().place(network, like=X)
         network.build(like=X)
         self.network_ = network
         self.n_outputs_ = n_outputs
@@ -472,7 +465,7 @@ class BaseMLP(BaseEstimator):
         if self.distributed:
             from ..distributed import Distributed
 
-            distributed = Distributed()
+            distributed = Distributed.world()
         result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,
                        max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol,
                        distributed=distributed)

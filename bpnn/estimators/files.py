@@ -34,7 +34,8 @@ def _plain(value):
         return value.tolist()
     if isinstance(value, (list, tuple)):
         items = [_plain(item) for item in value]
-        return None if any(item is None for item in items) and None not in value else items
+        kept = all(item is not None or old is None for item, old in zip(items, value))
+        return items if kept else None  # a list holding something without a JSON form
     return None
 
 
@@ -47,7 +48,7 @@ def save_estimator(estimator, path):
     if estimator.distributed and "mpi4py" in sys.modules:  # in an MPI job: rank 0 writes
         from ..distributed import Distributed
 
-        if not Distributed().writer:
+        if not Distributed.world().writer:
             return
     fitted = {name: _plain(getattr(estimator, name, None)) for name in FITTED}
     if hasattr(estimator, "feature_names_in_"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from . import crossover, estimators, large, machine, mlp, seed_sin
+from . import crossover, estimators, large, mlp, seed_sin
 
 WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
 PEERS = ("numpy-hand", "torch", "sklearn")

@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from .host_memory import keep_freed_memory
 from .random import HostRandom, RandomStateStream
 
 #: The floating dtypes a model may use, by name.
@@ -173,6 +174,17 @@ class Backend:
         (CuPy, PyTorch) use this do-nothing default.
         """
         return contextlib.nullcontext()
+
+    def training_memory(self):
+        """A context for a training run: the host memory one step frees is kept for the next.
+
+        See :func:`~bpnn.backends.host_memory.keep_freed_memory`: without it a
+        step that gives its temporaries back to the system takes them again at
+        the next step, page fault by page fault.  It serves every backend, since
+        streamed batches are host arrays on any of them; device memory is
+        reused by the GPU libraries' own pools (CuPy's, PyTorch's).
+        """
+        return keep_freed_memory()
 
     # -- description ------------------------------------------------------------
     def describe(self):

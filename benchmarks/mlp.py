@@ -16,7 +16,7 @@ import numpy as np
 
 from bpnn.callbacks import Callback
 
-from .timing import summary, timed
+from .timing import paired, ratios, summary, timed
 
 SIZES = (784, 256, 256, 10)
 
@@ -29,10 +29,11 @@ def make_data(n_samples, dtype="float32", seed=0):
     return X, np.eye(SIZES[-1], dtype=dtype)[labels], labels
 
 
-def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats):
-    """Seconds of each epoch of one ``fit`` of ``repeats + 1`` epochs (the first is the
-    warm-up), the data already on the device: the steady state a long run sees, without
-    the one-off validation of the data at the start of ``fit``."""
+def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats, bound):
+    """``(seconds, bound_seconds)``: each epoch of one ``fit`` of ``repeats + 1`` epochs
+    (the first is the warm-up), the data already on the device, and the epoch of
+    ``bound`` run right after it: the steady state a long run sees, without the
+    one-off validation of the data at the start of ``fit``."""
     import bpnn
     from bpnn.backends import get_backend
 
@@ -41,18 +42,21 @@ def bpnn_epoch(backend_name, X, T, batch_size, dtype, repeats):
     Td = backend.asarray(T, dtype=backend.dtype(dtype))
     net = bpnn.mlp(list(SIZES), activation="relu", loss="cross_entropy", backend=backend,
                    dtype=dtype, seed=0)
-    clock = EpochClock(backend.synchronize)
+    clock = EpochClock(backend.synchronize, between=bound)
     net.fit(Xd, Td, epochs=repeats + 1, batch_size=batch_size, optimizer=bpnn.SGD(lr=0.01),
             callbacks=[clock])
-    return clock.seconds[1:]
+    return clock.seconds[1:], clock.between_seconds[1:]
 
 
 class EpochClock(Callback):
-    """A callback that times every epoch, the device synchronized at both ends."""
+    """A callback that times every epoch, the device synchronized at both ends, and
+    after each runs and times ``between`` (outside the epoch's time)."""
 
-    def __init__(self, synchronize):
+    def __init__(self, synchronize, between=None):
         self.synchronize = synchronize
+        self.between = between
         self.seconds = []
+        self.between_seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.synchronize()
@@ -61,10 +65,13 @@ class EpochClock(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.synchronize()
         self.seconds.append(time.perf_counter() - self.start)
+        if self.between is not None:
+            self.between_seconds.extend(timed(self.between, self.synchronize, 1, warmup=0))
 
 
-def gemm_epoch(backend_name, n_samples, batch_size, dtype, repeats):
-    """Seconds per epoch of only the step's matrix products, with the backend's matmul."""
+def gemm_epoch(backend_name, n_samples, batch_size, dtype):
+    """One epoch of only the step's matrix products, with the backend's matmul: a
+    callable to time (on an asynchronous device, synchronize around it)."""
     from bpnn.backends import get_backend
 
     backend = get_backend(backend_name)
@@ -85,12 +92,12 @@ def gemm_epoch(backend_name, n_samples, batch_size, dtype, repeats):
             H2.T @ D3, D3 @ W3.T, H1.T @ D2, D2 @ W2.T, X.T @ D2       # backward
         return xp
 
-    return timed(epoch, backend.synchronize, repeats)
+    return epoch
 
 
-def numpy_hand_epoch(X, T, batch_size, repeats):
-    """A hand-written NumPy loop in the tutorials' style (one class per layer, new
-    arrays for every result)."""
+def numpy_hand_epoch(X, T, batch_size):
+    """One epoch of a hand-written NumPy loop in the tutorials' style (one class per
+    layer, new arrays for every result): a callable to time."""
     rng = np.random.default_rng(0)
     dtype = X.dtype
     weights = [((rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(dtype),
@@ -116,11 +123,12 @@ def numpy_hand_epoch(X, T, batch_size, repeats):
                 W -= 0.01 * dW
                 bias -= 0.01 * db
 
-    return timed(epoch, repeats=repeats)
+    return epoch
 
 
-def torch_epoch(X, labels, batch_size, repeats, device="cpu"):
-    """PyTorch eager: nn.Sequential, CrossEntropyLoss, torch.optim.SGD."""
+def torch_epoch(X, labels, batch_size, device="cpu"):
+    """One epoch of PyTorch eager (nn.Sequential, CrossEntropyLoss, torch.optim.SGD): a
+    callable to time, synchronized on a GPU."""
     import torch
 
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
@@ -146,55 +154,69 @@ def torch_epoch(X, labels, batch_size, repeats, device="cpu"):
             loss.backward()
             optimizer.step()
 
-    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
-    return timed(epoch, sync, repeats)
+    if device == "cpu":
+        return epoch
+
+    def synchronized():
+        epoch()
+        torch.cuda.synchronize()
+
+    return synchronized
 
 
-def sklearn_epoch(X, labels, batch_size, repeats):
-    """scikit-learn's MLPClassifier, one epoch of ``partial_fit`` (plain SGD)."""
+def sklearn_epoch(X, labels, batch_size):
+    """One epoch of ``partial_fit`` of scikit-learn's MLPClassifier (plain SGD): a
+    callable to time."""
     from sklearn.neural_network import MLPClassifier
 
     model = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], solver="sgd", momentum=0.0,
                           learning_rate_init=0.01, batch_size=batch_size, random_state=0)
     classes = np.arange(SIZES[-1])
-    return timed(lambda: model.partial_fit(X, labels, classes=classes), repeats=repeats)
+    return lambda: model.partial_fit(X, labels, classes=classes)
 
 
 PEERS = {
-    "numpy-hand": lambda X, T, labels, batch, repeats: numpy_hand_epoch(X, T, batch, repeats),
-    "torch": lambda X, T, labels, batch, repeats: torch_epoch(X, labels, batch, repeats),
-    "sklearn": lambda X, T, labels, batch, repeats: sklearn_epoch(X, labels, batch, repeats),
+    "numpy-hand": lambda X, T, labels, batch: numpy_hand_epoch(X, T, batch),
+    "torch": lambda X, T, labels, batch: torch_epoch(X, labels, batch),
+    "sklearn": lambda X, T, labels, batch: sklearn_epoch(X, labels, batch),
 }
 
 
 def run(backends, peers, repeats, n_samples=60000, batch_sizes=(128, 1024),
         dtypes=("float32", "float64")):
     """Result rows: samples/s of bpnn per backend and of each peer, with the fraction
-    of the GEMM-only bound of the backend they run on (numpy's for the CPU peers)."""
+    of the GEMM-only bound of the backend they run on (numpy's for the CPU peers).
+
+    Every timed epoch is followed by an epoch of its bound, and the fraction is
+    the median over those pairs: the drift of a shared machine's speed cancels.
+    """
     rows = []
     for dtype in dtypes:
         X, T, labels = make_data(n_samples, dtype)
         for batch in batch_sizes:
             config = {"workload": "mlp", "dtype": dtype, "batch": batch, "samples": n_samples}
-            bounds = {}
-            for name in dict.fromkeys([*backends, "numpy"]):
-                bounds[name] = summary(gemm_epoch(name, n_samples, batch, dtype, repeats))
+            bound_runs = {name: gemm_epoch(name, n_samples, batch, dtype)
+                          for name in dict.fromkeys([*backends, "numpy"])}
+            bound_seconds = {name: [] for name in bound_runs}
             for name in backends:
-                seconds = bpnn_epoch(name, X, T, batch, dtype, repeats)
-                rows.append(_row(config, f"bpnn {name}", seconds, n_samples, bounds[name]))
+                seconds, bound = bpnn_epoch(name, X, T, batch, dtype, repeats, bound_runs[name])
+                bound_seconds[name] += bound
+                rows.append(_row(config, f"bpnn {name}", seconds, bound, n_samples))
             for peer in peers:
-                seconds = PEERS[peer](X, T, labels, batch, repeats)
-                rows.append(_row(config, peer, seconds, n_samples, bounds["numpy"]))
-            for name, bound in bounds.items():
-                rows.append({**config, "who": f"GEMM-only bound ({name})",
-                             "samples_per_s": n_samples / bound["median"],
-                             "best_samples_per_s": n_samples / bound["min"], "runs": bound["runs"],
-                             "of_bound": 1.0})
+                seconds, bound = paired(PEERS[peer](X, T, labels, batch), bound_runs["numpy"],
+                                        repeats=repeats)
+                bound_seconds["numpy"] += bound
+                rows.append(_row(config, peer, seconds, bound, n_samples))
+            for name, seconds in bound_seconds.items():
+                if not seconds:  # numpy's, when only GPU backends ran and no CPU peer
+                    seconds = timed(bound_runs[name], repeats=repeats)
+                rows.append(_row(config, f"GEMM-only bound ({name})", seconds, seconds,
+                                 n_samples))
     return rows
 
 
-def _row(config, who, seconds, n_samples, bound):
+def _row(config, who, seconds, bound_seconds, n_samples):
     timing = summary(seconds)
     return {**config, "who": who, "samples_per_s": n_samples / timing["median"],
             "best_samples_per_s": n_samples / timing["min"], "runs": timing["runs"],
-            "of_bound": bound["median"] / timing["median"]}
+            "of_bound": ratios(seconds, bound_seconds)}

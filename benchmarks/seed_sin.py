@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .timing import summary, timed
+from .timing import paired, ratios, summary, timed
 
 EPOCHS = 2001
 STEPS_PER_EPOCH = 63
@@ -49,23 +49,27 @@ def torch_run(epochs):
 
 def run(backends, peers, repeats, epochs=EPOCHS):
     """Result rows: microseconds per SGD step for bpnn on each backend and each peer,
-    with the ratio to the hand-written NumPy loop (timed in the same run)."""
+    with the ratio to the hand-written NumPy loop, timed in turn with each of them
+    (the median over those pairs: the drift of a shared machine's speed cancels)."""
     steps = epochs * STEPS_PER_EPOCH
     config = {"workload": "seed-sin", "epochs": epochs, "steps": steps}
-    hand = summary(timed(hand_run(epochs), repeats=repeats), per=steps)
-    rows = []
-    for name in backends:
-        call, sync = bpnn_run(name, epochs)
-        rows.append(_row(config, f"bpnn {name}", summary(timed(call, sync, repeats), per=steps),
-                         hand))
+    hand = hand_run(epochs)
+    runs = [(f"bpnn {name}", *bpnn_run(name, epochs)) for name in backends]
     if "torch" in peers:
-        rows.append(_row(config, "torch", summary(timed(torch_run(epochs), repeats=repeats),
-                                                  per=steps), hand))
-    rows.append(_row(config, "numpy-hand", hand, hand))
+        runs.append(("torch", torch_run(epochs), lambda: None))
+    rows, hand_seconds = [], []
+    for who, call, sync in runs:
+        seconds, beside = paired(call, hand, sync, repeats)
+        hand_seconds += beside
+        rows.append(_row(config, who, seconds, beside, steps))
+    if not hand_seconds:
+        hand_seconds = timed(hand, repeats=repeats)
+    rows.append(_row(config, "numpy-hand", hand_seconds, hand_seconds, steps))
     return rows
 
 
-def _row(config, who, timing, hand):
+def _row(config, who, seconds, hand_seconds, steps):
+    timing = summary(seconds, per=steps)
     return {**config, "who": who, "us_per_step": timing["median"] * 1e6,
             "best_us_per_step": timing["min"] * 1e6, "runs": timing["runs"],
-            "of_hand": timing["median"] / hand["median"]}
+            "of_hand": 1.0 / ratios(seconds, hand_seconds)}

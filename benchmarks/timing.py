@@ -29,3 +29,25 @@ def summary(seconds, per=1):
     """``{"median": s, "min": s, "runs": n}``, each per ``per`` units of work."""
     return {"median": statistics.median(seconds) / per, "min": min(seconds) / per,
             "runs": len(seconds)}
+
+
+def paired(run, reference, synchronize=lambda: None, repeats=5, warmup=1):
+    """``(seconds, reference_seconds)``: ``run()`` and ``reference()`` timed in turn,
+    ``repeats`` times each after ``warmup`` untimed runs of ``run``.
+
+    On a shared machine the speed drifts from second to second; a ratio of two
+    runs timed side by side (:func:`ratios`) sees the same drift in both.
+    """
+    for _ in range(warmup):
+        run()
+    seconds, reference_seconds = [], []
+    for _ in range(repeats):
+        seconds.extend(timed(run, synchronize, repeats=1, warmup=0))
+        reference_seconds.extend(timed(reference, synchronize, repeats=1, warmup=0))
+    return seconds, reference_seconds
+
+
+def ratios(seconds, reference_seconds):
+    """The median over pairs of ``reference / seconds``: how close each run came to its
+    reference timed beside it (1.0: as fast)."""
+    return statistics.median(r / s for s, r in zip(seconds, reference_seconds))

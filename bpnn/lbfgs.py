@@ -237,7 +237,7 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
         distributed.synchronize_start(network)
     objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
     x = objective.pack(network.parameters)
-    with network.backend.errstate():
+    with network.backend.errstate(), network.backend.training_memory():
         f, g = objective(x)
         losses = []
         if not math.isfinite(f):

@@ -225,7 +225,8 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
             if not (resume is not None and callback is history):  # keep the restored record
                 callback.on_train_begin({})
         if not stopped:
-            with network.backend.errstate():  # NaN and inf are checked for, not warned about
+            # NaN and inf are checked for, not warned about; a step's freed memory is reused
+            with network.backend.errstate(), network.backend.training_memory():
                 _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, penalty,
                         everyone, validation, on_divergence, saver, checkpoint_every)
         for callback in everyone:

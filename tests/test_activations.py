@@ -218,6 +218,19 @@ def test_sigmoid_saturates_exactly(backend):
     assert backend.to_numpy(dX).tolist() == [[0.0, 0.0]]
 
 
+def test_sigmoid_keeps_relative_precision_in_both_tails(backend):
+    """``sigmoid(-x)`` is ``1 / (1 + e^x)`` to a few ulp, and ``1 - sigmoid(x)`` is too,
+    to the spacing of the doubles near 1 (``exp(x - softplus(x))``, one operation
+    fewer, is 30 times further off at ``x = 20``: ``softplus(x)`` rounds to ``x``'s ulp)."""
+    x = [10.0, 20.0, 30.0, 35.0]
+    _, Y, _ = _forward_backward(backend, get_activation("sigmoid"), [[-v for v in x] + x])
+    Y = backend.to_numpy(Y)[0]
+    exact = [1.0 / (1.0 + math.exp(v)) for v in x]
+    np.testing.assert_allclose(Y[:4], exact, rtol=1e-14)
+    # near 1 the doubles are 1.1e-16 apart: 1 - y is exact to that, not to 1e-14 of itself
+    np.testing.assert_allclose(1.0 - Y[4:], exact, rtol=0, atol=2.3e-16)
+
+
 @pytest.mark.parametrize("row, expected, dtype", [
     pytest.param([1e10, -1e10, 0.0], [1.0, 0.0, 0.0], "float64", id="1e10-float64"),
     pytest.param([-1e300, -1e300, -1e300], [1 / 3, 1 / 3, 1 / 3], "float64", id="equal-1e300"),

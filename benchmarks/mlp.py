@@ -16,6 +16,7 @@ import numpy as np
 
 from bpnn.callbacks import Callback
 
+from .gemm_bound import gemm_epoch
 from .timing import paired, ratios, summary, timed
 
 SIZES = (784, 256, 256, 10)
@@ -69,32 +70,6 @@ class EpochClock(Callback):
             self.between_seconds.extend(timed(self.between, self.synchronize, 1, warmup=0))
 
 
-def gemm_epoch(backend_name, n_samples, batch_size, dtype):
-    """One epoch of only the step's matrix products, with the backend's matmul: a
-    callable to time (on an asynchronous device, synchronize around it)."""
-    from bpnn.backends import get_backend
-
-    backend = get_backend(backend_name)
-    xp = backend.xp
-    rng = np.random.default_rng(1)
-
-    def device(*shape):
-        return backend.asarray(rng.standard_normal(shape), dtype=backend.dtype(dtype))
-
-    b = min(batch_size, n_samples)
-    X, W1, W2, W3 = device(b, 784), device(784, 256), device(256, 256), device(256, 10)
-    H1, H2, D3, D2 = device(b, 256), device(b, 256), device(b, 10), device(b, 256)
-    steps = -(-n_samples // b)
-
-    def epoch():
-        for _ in range(steps):
-            X @ W1, H1 @ W2, H2 @ W3                                   # forward
-            H2.T @ D3, D3 @ W3.T, H1.T @ D2, D2 @ W2.T, X.T @ D2       # backward
-        return xp
-
-    return epoch
-
-
 def numpy_hand_epoch(X, T, batch_size):
     """One epoch of a hand-written NumPy loop in the tutorials' style (one class per
     layer, new arrays for every result): a callable to time."""
@@ -126,17 +101,18 @@ def numpy_hand_epoch(X, T, batch_size):
     return epoch
 
 
-def torch_epoch(X, labels, batch_size, device="cpu"):
-    """One epoch of PyTorch eager (nn.Sequential, CrossEntropyLoss, torch.optim.SGD): a
-    callable to time, synchronized on a GPU."""
+def torch_epoch(X, labels, batch_size, device="cpu", sizes=SIZES):
+    """One epoch of PyTorch eager (nn.Sequential of Linear and ReLU, CrossEntropyLoss,
+    torch.optim.SGD) on ``device``, the data already there: a callable to time,
+    synchronized on a GPU."""
     import torch
 
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
     torch.manual_seed(0)
     layers = []
-    for index, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(torch.nn.Linear(a, b))
-        if index < len(SIZES) - 2:
+        if index < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers).to(device=device, dtype=dtype)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -178,38 +154,47 @@ def sklearn_epoch(X, labels, batch_size):
 PEERS = {
     "numpy-hand": lambda X, T, labels, batch: numpy_hand_epoch(X, T, batch),
     "torch": lambda X, T, labels, batch: torch_epoch(X, labels, batch),
+    "torch-cuda": lambda X, T, labels, batch: torch_epoch(X, labels, batch, device="cuda"),
     "sklearn": lambda X, T, labels, batch: sklearn_epoch(X, labels, batch),
 }
+#: The backend whose GEMM-only bound each peer is measured against.
+PEER_BOUNDS = {"numpy-hand": "numpy", "torch": "numpy", "torch-cuda": "torch:cuda",
+               "sklearn": "numpy"}
 
 
 def run(backends, peers, repeats, n_samples=60000, batch_sizes=(128, 1024),
         dtypes=("float32", "float64")):
     """Result rows: samples/s of bpnn per backend and of each peer, with the fraction
-    of the GEMM-only bound of the backend they run on (numpy's for the CPU peers).
+    of the GEMM-only bound of the backend they run on (:data:`PEER_BOUNDS` for the
+    peers).
 
     Every timed epoch is followed by an epoch of its bound, and the fraction is
     the median over those pairs: the drift of a shared machine's speed cancels.
     """
+    from bpnn.backends import get_backend
+
     rows = []
     for dtype in dtypes:
         X, T, labels = make_data(n_samples, dtype)
         for batch in batch_sizes:
             config = {"workload": "mlp", "dtype": dtype, "batch": batch, "samples": n_samples}
-            bound_runs = {name: gemm_epoch(name, n_samples, batch, dtype)
-                          for name in dict.fromkeys([*backends, "numpy"])}
+            bound_runs = {name: gemm_epoch(name, SIZES, n_samples, batch, dtype)
+                          for name in dict.fromkeys([*backends, "numpy",
+                                                     *(PEER_BOUNDS[peer] for peer in peers)])}
             bound_seconds = {name: [] for name in bound_runs}
             for name in backends:
                 seconds, bound = bpnn_epoch(name, X, T, batch, dtype, repeats, bound_runs[name])
                 bound_seconds[name] += bound
                 rows.append(_row(config, f"bpnn {name}", seconds, bound, n_samples))
             for peer in peers:
-                seconds, bound = paired(PEERS[peer](X, T, labels, batch), bound_runs["numpy"],
-                                        repeats=repeats)
-                bound_seconds["numpy"] += bound
+                name = PEER_BOUNDS[peer]
+                seconds, bound = paired(PEERS[peer](X, T, labels, batch), bound_runs[name],
+                                        get_backend(name).synchronize, repeats)
+                bound_seconds[name] += bound
                 rows.append(_row(config, peer, seconds, bound, n_samples))
             for name, seconds in bound_seconds.items():
                 if not seconds:  # numpy's, when only GPU backends ran and no CPU peer
-                    seconds = timed(bound_runs[name], repeats=repeats)
+                    seconds = timed(bound_runs[name], get_backend(name).synchronize, repeats)
                 rows.append(_row(config, f"GEMM-only bound ({name})", seconds, seconds,
                                  n_samples))
     return rows

@@ -7,7 +7,7 @@ import json
 from . import crossover, estimators, large, mlp, seed_sin
 
 WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
-PEERS = ("numpy-hand", "torch", "sklearn")
+PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn")
 
 
 def run(workloads, backends, peers, repeats=5, quick=False, write=print):
@@ -26,7 +26,7 @@ def run(workloads, backends, peers, repeats=5, quick=False, write=print):
             rows += crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
         elif workload == "large":
             rows += large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
-                              cpu_samples=4096 if quick else large.CPU_SAMPLES)
+                              cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
         elif workload == "estimators":
             rows += estimators.run(backends, repeats, quick=quick)
     return rows
@@ -38,14 +38,7 @@ def table(rows):
     for workload in dict.fromkeys(row["workload"] for row in rows):
         block = [row for row in rows if row["workload"] == workload]
         lines.append(f"\n{workload}")
-        columns = COLUMNS.get(workload)
-        if columns is None:  # large: one sentence per runner
-            for row in block:
-                note = " (shortened: CPU)" if row["shortened"] else ""
-                lines.append(f"  {row['who']:<22}{row['samples']:>10,} samples"
-                             f"{row['samples_per_s']:>14,.0f} samples/s{note}")
-            continue
-        who_width, columns = columns
+        who_width, columns = COLUMNS[workload]
         lines.append(f"  {'':<{who_width}}" + "".join(f"{title:>{width}}"
                                                        for title, _, width, _ in columns))
         for row in block:
@@ -62,6 +55,9 @@ COLUMNS = {
     "mlp": (34, [("dtype", "dtype", 8, ""), ("batch", "batch", 7, ""),
                  ("samples/s", "samples_per_s", 12, ",.0f"),
                  ("best", "best_samples_per_s", 12, ",.0f"), ("of bound", "of_bound", 10, ".2f")]),
+    "large": (22, [("samples", "samples", 11, ",d"), ("samples/s", "samples_per_s", 12, ",.0f"),
+                   ("best", "best_samples_per_s", 12, ",.0f"), ("of bound", "of_bound", 10, ".2f"),
+                   ("epoch", "epoch", 11, "")]),
     "crossover": (22, [("width", "width", 7, ""), ("batch", "batch", 7, ""),
                        ("samples/s", "samples_per_s", 14, ",.0f")]),
     "estimators": (22, [("solver", "solver", 8, ""), ("fit s", "seconds", 10, ".3f"),

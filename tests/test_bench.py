@@ -3,12 +3,17 @@ written, and bad options are clear errors.  The timings themselves are never ass
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
+import numpy as np
 import pytest
 
 from bpnn.benchmarks import crossover, runner
+from bpnn.benchmarks.gemm_bound import gemm_epoch
 from bpnn.cli import main
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def test_quick_bench_writes_table_json_and_plot(tmp_path, capsys):
@@ -28,6 +33,7 @@ def test_quick_bench_writes_table_json_and_plot(tmp_path, capsys):
     assert ("seed-sin", "numpy-hand") in who and ("mlp", "GEMM-only bound (numpy)") in who
     assert ("mlp", "bpnn array_api_strict") in who and ("large", "bpnn numpy") in who
     assert ("estimators", "scikit-learn") in who and ("estimators", "bpnn numpy") in who
+    assert all("of_bound" in row for row in rows if row["workload"] in ("mlp", "large"))
     for row in rows:
         speed = row.get("samples_per_s", row.get("us_per_step", row.get("seconds")))
         assert speed > 0
@@ -59,3 +65,38 @@ def test_bad_options_are_clear_errors(capsys, argv, message):
 
 def test_every_workload_is_known_to_the_runner():
     assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators")
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_quick_bench_runs_on_torch_with_its_peers(capsys):
+    code = main(["bench", "--quick", "--workloads", "mlp,large", "--backends", "torch",
+                 "--peers", "torch,torch-cuda,sklearn"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "GEMM-only bound (torch)" in out and "GEMM-only bound (numpy)" in out
+    for who in ("bpnn torch", "  torch ", "sklearn"):
+        assert who in out
+    # PyTorch on the GPU where there is one; where not, the run says why it left it out
+    assert "\n  torch-cuda " in out or "(peer torch-cuda skipped: backend 'torch:cuda'" in out
+
+
+def test_gemm_bound_runs_the_steps_products(monkeypatch):
+    """3L - 1 products per step for L layers, of the shapes the step multiplies."""
+    shapes = []
+
+    class Recording(np.ndarray):
+        def __matmul__(self, other):
+            shapes.append((self.shape, other.shape))
+            return np.asarray(self) @ np.asarray(other)
+
+    from bpnn.backends import get_backend
+
+    backend = get_backend("numpy")
+    monkeypatch.setattr(type(backend), "asarray",
+                        lambda self, x, dtype=None: np.asarray(x, dtype=dtype).view(Recording))
+    gemm_epoch("numpy", (5, 4, 3, 2), n_samples=6, batch_size=3, dtype="float64")()
+    step = [((3, 5), (5, 4)), ((3, 4), (4, 3)), ((3, 3), (3, 2)),   # forward
+            ((3, 3), (3, 2)), ((3, 2), (2, 3)),                      # layer 3: dW, dX
+            ((4, 3), (3, 3)), ((3, 3), (3, 4)),                      # layer 2
+            ((5, 3), (3, 4))]                                         # layer 1: dW only
+    assert shapes == step + step

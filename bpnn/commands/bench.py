@@ -13,8 +13,9 @@ def add_parser(commands):
     bench.add_argument("--backends", default="numpy",
                        help="comma-separated backends (default numpy), e.g. numpy,cupy,torch")
     bench.add_argument("--peers", default="numpy-hand,torch",
-                       help="comma-separated peers: numpy-hand, torch, sklearn (default "
-                            "numpy-hand,torch; those not installed are skipped)")
+                       help="comma-separated peers: numpy-hand, torch, torch-cuda (PyTorch "
+                            "eager on the GPU), sklearn (default numpy-hand,torch; those not "
+                            "installed are skipped)")
     bench.add_argument("--workloads", default="seed-sin,mlp",
                        help="comma-separated: seed-sin, mlp, crossover, large, estimators "
                             "(MLPClassifier against scikit-learn's on digits; default "
@@ -70,7 +71,8 @@ def run(args):
 
 
 def _installed(peer):
-    module = {"torch": "torch", "sklearn": "sklearn"}.get(peer)
+    """Whether ``peer`` can run here; says why not when it cannot."""
+    module = {"torch": "torch", "torch-cuda": "torch", "sklearn": "sklearn"}.get(peer)
     if module is None:
         return True
     import importlib.util
@@ -78,4 +80,12 @@ def _installed(peer):
     if importlib.util.find_spec(module) is None:
         print(f"(peer {peer} skipped: {module} is not installed)")
         return False
+    if peer == "torch-cuda":
+        from ..backends import BackendError, get_backend
+
+        try:
+            get_backend("torch:cuda")
+        except BackendError as error:
+            print(f"(peer torch-cuda skipped: {error})")
+            return False
     return True

@@ -25,6 +25,8 @@ import os
 import sys
 import time
 
+from .flat import read_flat, write_flat
+
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
 
 
@@ -152,13 +154,8 @@ class Distributed:
         """Sum ``grads`` and ``loss`` over the ranks in place, with one Allreduce of one flat
         buffer; returns the summed loss (a 0-d array)."""
         xp, backend = network.backend.xp, network.backend
-        sizes = [math.prod(grad.shape) for grad in grads]
-        flat = self._buffer(network, sum(sizes) + 1)
-        start = 0
-        for grad, size in zip(grads, sizes):
-            flat[start:start + size] = xp.reshape(grad, (-1,))
-            start += size
-        flat[start] = loss
+        flat = self._buffer(network, sum(math.prod(grad.shape) for grad in grads) + 1)
+        flat[write_flat(xp, grads, flat)] = loss
         start = time.perf_counter()
         if self.cuda_aware and backend.name == "cupy":  # the device buffer itself
             backend.synchronize()  # MPI reads it outside the library's stream
@@ -170,11 +167,7 @@ class Distributed:
             summed = backend.asarray(host, dtype=network.dtype)
         self.allreduce_seconds += time.perf_counter() - start
         self.allreduce_calls += 1
-        start = 0
-        for grad, size in zip(grads, sizes):
-            grad[...] = xp.reshape(summed[start:start + size], grad.shape)
-            start += size
-        return summed[start]
+        return summed[read_flat(xp, summed, grads)]
 
     def abort(self, error):
         """End every rank of the job: a raising rank must not leave the others waiting."""

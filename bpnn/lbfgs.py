@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .flat import read_flat
+
 #: SciPy's default ``ftol`` (its ``factr`` of 1e7 times the float64 epsilon).
 FTOL = 1e7 * 2.220446049250313e-16
 C1, C2 = 1e-4, 0.9
@@ -83,11 +85,7 @@ class _Objective:
 
     def unpack(self, x):
         """Write ``x`` into the network's parameters, in place."""
-        xp, start = self.xp, 0
-        for param in self.params:
-            size = math.prod(param.shape)
-            param[...] = xp.reshape(x[start:start + size], param.shape)
-            start += size
+        read_flat(self.xp, x, self.params)
 
     def __call__(self, x):
         self.calls += 1
@@ -102,7 +100,8 @@ class _Objective:
 
 
 def _dot(xp, a, b):
-    return float(xp.sum(a * b))
+    """``a . b`` of two flat vectors, as a float (no temporary ``a * b``)."""
+    return float(xp.vecdot(a, b))
 
 
 def _two_loop(xp, g, pairs):

@@ -33,12 +33,15 @@ def _n_samples(Y):
     return float(Y.shape[0])
 
 
-def _mean(xp, E, w, per_row=1.0):
-    """``sum(E) / (n per_row)``, or with weights ``sum(w E) / (sum(w) per_row)``: the mean
-    over rows of ``E`` (n, k), the elementwise errors, summed along each row."""
+def _mean(xp, E, w, per_row=1.0, factor=1.0):
+    """``factor sum(E) / (n per_row)``, or with weights ``factor sum(w E) / (sum(w)
+    per_row)``: the mean over rows of ``E`` (n, k), the elementwise errors, summed along
+    each row.  ``factor`` (the squared error's 1/2, the cross-entropies' -1) goes into
+    the Python divisor: no extra operation on the 0-d result, and the same rounding as
+    scaling the mean (the factors are powers of two)."""
     if w is None:
-        return xp.sum(E) / (_n_samples(E) * per_row)
-    return xp.sum(w * E) / (xp.sum(w) * per_row)
+        return xp.sum(E) / (_n_samples(E) * per_row / factor)
+    return xp.sum(w * E) / (xp.sum(w) * (per_row / factor))
 
 
 def _per_row(xp, G, w, per_row=1.0, scale=1.0):
@@ -98,17 +101,14 @@ class SquaredError(Loss):
 
     def value(self, xp, Y, T, w=None):
         D = Y - T
-        return 0.5 * _mean(xp, D * D, w)
+        return _mean(xp, D * D, w, factor=0.5)
 
     def gradient(self, xp, Y, T, w=None, scale=1.0):
         return _per_row(xp, Y - T, w, scale=scale)
 
     def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         D = Z - T
-        if w is None:  # the seed's online step: as few array operations as possible
-            n = _n_samples(Z)
-            return xp.sum(D * D) * (0.5 / n), (D / n if scale == 1.0 else D * (scale / n))
-        return 0.5 * _mean(xp, D * D, w), _per_row(xp, D, w, scale=scale)
+        return _mean(xp, D * D, w, factor=0.5), _per_row(xp, D, w, scale=scale)
 
 
 class MeanSquaredError(Loss):
@@ -144,7 +144,7 @@ class CrossEntropy(Loss):
     link = "softmax"
 
     def value(self, xp, Y, T, w=None):
-        return -_mean(xp, T * _clipped_log(xp, Y), w)
+        return _mean(xp, T * _clipped_log(xp, Y), w, factor=-1.0)
 
     def gradient(self, xp, Y, T, w=None, scale=1.0):
         tiny = xp.finfo(Y.dtype).smallest_normal
@@ -152,7 +152,7 @@ class CrossEntropy(Loss):
 
     def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         L = log_softmax(xp, Z)
-        return -_mean(xp, T * L, w), _per_row(xp, xp.exp(L) - T, w, scale=scale)
+        return _mean(xp, T * L, w, factor=-1.0), _per_row(xp, xp.exp(L) - T, w, scale=scale)
 
 
 class BinaryCrossEntropy(Loss):
@@ -162,7 +162,8 @@ class BinaryCrossEntropy(Loss):
     link = "sigmoid"
 
     def value(self, xp, Y, T, w=None):
-        return -_mean(xp, T * _clipped_log(xp, Y) + (1.0 - T) * _clipped_log(xp, 1.0 - Y), w)
+        return _mean(xp, T * _clipped_log(xp, Y) + (1.0 - T) * _clipped_log(xp, 1.0 - Y), w,
+                     factor=-1.0)
 
     def gradient(self, xp, Y, T, w=None, scale=1.0):
         tiny = xp.finfo(Y.dtype).smallest_normal

@@ -111,8 +111,12 @@ class Backend:
             if not self.xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
                 raise ValueError(f"expected real numbers, got an array of dtype {x.dtype}")
             if dtype is not None and x.dtype != dtype:
-                return self.xp.astype(x, dtype)  # a new array already
-            return self.xp.asarray(x, copy=True) if copy else x
+                with self.device_current():
+                    return self.xp.astype(x, dtype)  # a new array already
+            if not copy:
+                return x
+            with self.device_current():
+                return self.xp.asarray(x, copy=True)
         library = foreign_library(x)
         if library is not None:
             raise ValueError(
@@ -125,7 +129,10 @@ class Backend:
         if host.dtype.kind not in "biuf":
             raise ValueError(f"expected real numbers, got data of dtype {host.dtype}")
         array = self._from_host(host, dtype)
-        return self.xp.asarray(array, copy=True) if copy else array
+        if not copy:
+            return array
+        with self.device_current():  # the copy is made where the array lives
+            return self.xp.asarray(array, copy=True)
 
     def _from_host(self, host, dtype):
         """Copy a NumPy array onto :attr:`device` (the one host-to-device crossing)."""
@@ -173,6 +180,25 @@ class Backend:
         inside the library would only be noise.  Libraries that do not warn
         (CuPy, PyTorch) use this do-nothing default.
         """
+        return contextlib.nullcontext()
+
+    def scope(self):
+        """The context every public call runs its array work in: this backend's device
+        current, and the library's floating-point warnings silent (:meth:`errstate`).
+
+        Array API creation functions place new arrays on the *current* device
+        whatever their ``device=`` says on some libraries (array-api-compat's
+        CuPy namespace ignores it), so a model on a second GPU must make that
+        GPU current around everything it computes.  A host backend has no device
+        to make current: its scope is :meth:`errstate` alone.  The GPU adapters
+        return :meth:`device_current` (their libraries never warn); an adapter
+        that needs both combines them.
+        """
+        return self.errstate()
+
+    def device_current(self):
+        """A context in which :attr:`device` is the library's current device (CuPy's
+        ``with Device``, PyTorch's ``torch.cuda.device``); nothing for host backends."""
         return contextlib.nullcontext()
 
     def training_memory(self):

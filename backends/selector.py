@@ -28,6 +28,7 @@ _LIBRARY_TO_BACKEND = {"numpy": "numpy", "cupy": "cupy", "torch": "torch",
                        "array_api_strict": "array_api_strict"}
 
 _cache: dict = {}
+_by_spec: dict = {}
 
 
 class BackendError(ValueError):
@@ -102,9 +103,12 @@ def get_backend(name=None, *, like=None):
     cache_key = (key, device)
     if cache_key not in _cache:
         try:
-            _cache[cache_key] = cls(device)
+            backend = cls(device)
         except (ValueError, RuntimeError, TypeError) as error:
             raise BackendError(f"backend {name!r}: {error}") from error
+        # one object per device, however it was named ("cupy", "cupy:0"): a model
+        # unpickled by its spec finds the same backend
+        _cache[cache_key] = _by_spec.setdefault(backend.spec, backend)
     return _cache[cache_key]
 
 

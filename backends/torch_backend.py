@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .base import Backend
@@ -45,6 +47,10 @@ class TorchBackend(Backend):
                 raise RuntimeError("torch cannot see a CUDA device here")
             if self.device.index is None:  # "cuda" means the current device, by its index
                 self.device = torch.device("cuda", torch.cuda.current_device())
+            count = torch.cuda.device_count()
+            if self.device.index >= count:  # torch itself fails only at the first array
+                raise RuntimeError(f"there is no CUDA device {self.device.index} here "
+                                   f"({count} device{'s' if count != 1 else ''})")
         self.asynchronous = self.device.type != "cpu"
 
     def owns(self, x):
@@ -65,6 +71,16 @@ class TorchBackend(Backend):
         if self.device.type != "cuda":
             return None
         return int(self._torch.cuda.mem_get_info(self.device)[0])
+
+    def device_current(self):
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        return self._torch.cuda.device(self.device)
+
+    def scope(self):
+        # PyTorch never warns (errstate does nothing): the device alone, without the cost
+        # of an ExitStack on every public call
+        return self.device_current()
 
     def synchronize(self):
         if self.device.type == "cuda":

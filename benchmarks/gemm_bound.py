@@ -31,12 +31,13 @@ def gemm_epoch(backend_name, sizes, n_samples, batch_size, dtype):
     steps = -(-n_samples // b)
 
     def epoch():
-        for _ in range(steps):
-            for layer in range(len(W)):                            # forward
-                H[layer] @ W[layer]
-            for layer in range(len(W) - 1, -1, -1):                # backward
-                H[layer].T @ D[layer]
-                if layer:
-                    D[layer] @ W[layer].T
+        with backend.device_current():  # CuPy multiplies on the current device: cupy:1's
+            for _ in range(steps):
+                for layer in range(len(W)):                            # forward
+                    H[layer] @ W[layer]
+                for layer in range(len(W) - 1, -1, -1):                # backward
+                    H[layer].T @ D[layer]
+                    if layer:
+                        D[layer] @ W[layer].T
 
     return epoch

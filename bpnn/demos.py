@@ -109,10 +109,11 @@ def sin_regression(backend=None, seed=DEFAULT_SEED, epochs=2001, lr=0.1, log_eve
 def accuracy(network, X, T):
     """The fraction of rows whose largest output is the one-hot target's class."""
     xp = network.xp
-    Y = network.forward(X)
-    T = network.backend.asarray(T)
-    hits = xp.argmax(Y, axis=1) == xp.argmax(T, axis=1)
-    return float(xp.mean(xp.astype(hits, network.dtype)))
+    with network.backend.scope():
+        Y = network.forward(X)
+        T = network.backend.asarray(T)
+        hits = xp.argmax(Y, axis=1) == xp.argmax(T, axis=1)
+        return float(xp.mean(xp.astype(hits, network.dtype)))
 
 
 def sin_classification(backend=None, seed=DEFAULT_SEED, epochs=101, lr=0.1, log_every=10,

@@ -130,8 +130,8 @@ def gradient_norms(model, X, y):
     >>> all(r <= 0.25 * 2 for r in norms.ratio[:-1])   # shrinking on the way back
     True
     """
-    X, T = model._data(X, y)
-    with model.backend.errstate():
+    with model._scope(X):
+        X, T = model._data(X, y)
         return _gradient_norms(model, model.backend.xp, X, T)
 
 

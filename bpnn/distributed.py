@@ -36,7 +36,9 @@ class Distributed:
     Use :meth:`world` for the job's ranks.  Nothing collective happens when it
     is built or asked ``writer`` (rank 0 alone may ask, when it saves); the
     rank's place on its node (:attr:`local_rank`, a collective call) is found
-    when a fit, which every rank runs, first places a network.
+    when a fit, which every rank runs, first places a network.  Its array work
+    runs inside the scope of :func:`~bpnn.training.fit` or :func:`~bpnn.lbfgs.lbfgs`
+    (the backend's device current): the gradient buffer lands on the model's GPU.
 
     Parameters
     ----------
@@ -156,9 +158,9 @@ class Distributed:
         xp, backend = network.backend.xp, network.backend
         flat = self._buffer(network, sum(math.prod(grad.shape) for grad in grads) + 1)
         flat[write_flat(xp, grads, flat)] = loss
-        start = time.perf_counter()
+        backend.synchronize()  # the step's queued kernels are not the Allreduce's time; and
+        start = time.perf_counter()  # MPI reads a device buffer outside the library's stream
         if self.cuda_aware and backend.name == "cupy":  # the device buffer itself
-            backend.synchronize()  # MPI reads it outside the library's stream
             self.comm.Allreduce(self.MPI.IN_PLACE, flat, op=self.MPI.SUM)
             summed = flat
         else:  # through a host buffer (the same memory on the numpy backend)

@@ -232,11 +232,13 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
     point's loss is finite.
     """
     xp = network.backend.xp
-    if distributed is not None:
-        distributed.synchronize_start(network)
-    objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
-    x = objective.pack(network.parameters)
-    with network.backend.errstate(), network.backend.training_memory():
+    # the backend's device current for every array made below (CuPy's creation functions
+    # ignore device=), its warnings silent; a step's freed host memory is reused
+    with network.backend.scope(), network.backend.training_memory():
+        if distributed is not None:
+            distributed.synchronize_start(network)
+        objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
+        x = objective.pack(network.parameters)
         f, g = objective(x)
         losses = []
         if not math.isfinite(f):

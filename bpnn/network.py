@@ -52,6 +52,12 @@ class Network:
         The record of the last :meth:`fit`.
     optimizer : Optimizer or None
         The optimizer of the last :meth:`fit` (callbacks change its ``lr``).
+
+    Notes
+    -----
+    Every public method runs its array work with the backend's device current
+    (:meth:`bpnn.backends.Backend.scope`): a network on ``"cupy:1"`` makes every
+    array on GPU 1, whichever GPU the caller has current.
     """
 
     def __init__(self, layers, loss="squared_error", *, backend=None, dtype=None, seed=None):
@@ -127,31 +133,44 @@ class Network:
                     raise ValueError(f"parameter {index} must have shape {shape}, got "
                                      f"{tuple(array.shape)}")
         spec = backend if backend is not None else self.backend_spec
-        self.backend = get_backend(spec, like=like)
+        chosen = get_backend(spec, like=like)
         name = dtype or self.dtype_name
         if name is None:
             name = "float32" if dtype_name_of(like) == "float32" else "float64"
         if name not in FLOAT_DTYPES:
             raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+        self.backend = chosen
         self.dtype_name = name
         self.dtype = self.backend.dtype(name)
         self.rng = self.backend.random(self.seed)
-        if weights is not None:
-            arrays, fixed = iter(weights), iter(buffers or [])
+        with self.backend.scope():  # every array below is made on the backend's device
+            if weights is not None:
+                arrays, fixed = iter(weights), iter(buffers or [])
 
-            def own(array):  # a copy: the network's arrays are its own, and writable
-                return self.backend.asarray(array, dtype=self.dtype, copy=True)
+                def own(array):  # a copy: the network's arrays are its own, and writable
+                    return self.backend.asarray(array, dtype=self.dtype, copy=True)
 
-            for layer in self.layers:
-                layer.params = [own(next(arrays)) for _ in layer.param_names]
-                if layer.buffer_names:
-                    layer.buffers = [own(next(fixed)) for _ in layer.buffer_names]
-            return self
-        for index, layer in enumerate(self.layers):
-            following = self.layers[index + 1] if index + 1 < len(self.layers) else None
-            activation = following.function if isinstance(following, Activation) else Identity()
-            layer.build(self.rng, self.dtype, next_activation=activation)
+                for layer in self.layers:
+                    layer.params = [own(next(arrays)) for _ in layer.param_names]
+                    if layer.buffer_names:
+                        layer.buffers = [own(next(fixed)) for _ in layer.buffer_names]
+                return self
+            for index, layer in enumerate(self.layers):
+                following = self.layers[index + 1] if index + 1 < len(self.layers) else None
+                activation = following.function if isinstance(following, Activation) \
+                    else Identity()
+                layer.build(self.rng, self.dtype, next_activation=activation)
         return self
+
+    def _scope(self, like=None):
+        """The context of a public call: the network built (on ``like``'s backend when it
+        is not built yet) and its backend's device current, its warnings silent
+        (:meth:`~bpnn.backends.Backend.scope`).
+
+        Convention: every public method that makes or computes arrays runs its work
+        inside it, once, at its outermost call; what it calls may enter it again.
+        """
+        return self.build(like=like).backend.scope()
 
     @property
     def xp(self):
@@ -167,7 +186,8 @@ class Network:
 
     def get_weights(self):
         """Copies of every parameter as NumPy arrays, in :attr:`parameters` order."""
-        return [self.backend.to_numpy(param, copy=True) for param in self.parameters]
+        with self._scope():
+            return [self.backend.to_numpy(param, copy=True) for param in self.parameters]
 
     def set_weights(self, weights):
         """Copy ``weights`` (arrays in :attr:`parameters` order) into the parameters.
@@ -183,13 +203,14 @@ class Network:
         weights = list(weights)
         if len(weights) != len(current):
             raise ValueError(f"expected {len(current)} arrays, got {len(weights)}")
-        incoming = [self.backend.asarray(new, dtype=self.dtype) for new in weights]
-        for index, (old, new) in enumerate(zip(current, incoming)):
-            if tuple(new.shape) != tuple(old.shape):
-                raise ValueError(f"parameter {index} has shape {tuple(old.shape)}, "
-                                 f"got {tuple(new.shape)}")
-        for old, new in zip(current, incoming):
-            old[...] = new
+        with self._scope():
+            incoming = [self.backend.asarray(new, dtype=self.dtype) for new in weights]
+            for index, (old, new) in enumerate(zip(current, incoming)):
+                if tuple(new.shape) != tuple(old.shape):
+                    raise ValueError(f"parameter {index} has shape {tuple(old.shape)}, "
+                                     f"got {tuple(new.shape)}")
+            for old, new in zip(current, incoming):
+                old[...] = new
 
     def copy_parameters(self, out=None):
         """Copies of every parameter on the backend's device, in :attr:`parameters` order.
@@ -200,16 +221,18 @@ class Network:
         :meth:`get_weights` the arrays stay on the device.
         """
         params = self.parameters
-        if out is None:
-            return [self.backend.xp.asarray(param, copy=True) for param in params]
-        for saved, param in zip(out, params):
-            saved[...] = param
+        with self._scope():  # a copy is made on the current device (CuPy)
+            if out is None:
+                return [self.backend.xp.asarray(param, copy=True) for param in params]
+            for saved, param in zip(out, params):
+                saved[...] = param
         return out
 
     def restore_parameters(self, saved):
         """Write a :meth:`copy_parameters` result back into the parameters, in place."""
-        for param, value in zip(self.parameters, saved):
-            param[...] = value
+        with self._scope():
+            for param, value in zip(self.parameters, saved):
+                param[...] = value
 
     def count_params(self):
         """The number of trainable scalars."""
@@ -241,9 +264,9 @@ class Network:
         array, shape (n_samples, n_outputs)
             In the backend's namespace and the network's dtype.
         """
-        X = self._inputs(X)
-        xp = self.backend.xp
-        with self.backend.errstate():
+        with self._scope(X):
+            X = self._inputs(X)
+            xp = self.backend.xp
             for layer in self.layers:
                 X, _ = layer.forward(xp, X)
         return X
@@ -256,13 +279,19 @@ class Network:
         ``grads`` lines up with :attr:`parameters`.  This is the raw chain of
         layer closures, with no loss; :meth:`backward` adds the loss.
         """
-        X = self._inputs(X)
-        xp = self.backend.xp
-        backprops = []
-        for layer in self.layers:
-            X, backprop = layer.forward(xp, X)
-            backprops.append(backprop)
-        return X, lambda dY: _backprop_chain(backprops, dY, need_input_gradient=True)
+        with self._scope(X):
+            X = self._inputs(X)
+            xp = self.backend.xp
+            backprops = []
+            for layer in self.layers:
+                X, backprop = layer.forward(xp, X)
+                backprops.append(backprop)
+
+        def backprop(dY):  # called later, maybe outside any scope: it enters its own
+            with self.backend.scope():
+                return _backprop_chain(backprops, dY, need_input_gradient=True)
+
+        return X, backprop
 
     def backward(self, X, T, l2=0.0):
         """One forward and backward pass: the loss and its gradient.
@@ -282,10 +311,10 @@ class Network:
         grads : list of arrays
             ``dL/dP`` for every array ``P`` of :attr:`parameters`.
         """
-        X, T = self._data(X, T)
-        with self.backend.errstate():
+        with self._scope(X):
+            X, T = self._data(X, T)
             loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
-        return float(loss), grads
+            return float(loss), grads
 
     def loss_and_gradients(self, xp, X, T, l2=0.0, w=None, l2_shared=False, scale=1.0):
         """The training step's math on validated device arrays; ``loss`` stays a 0-d array.
@@ -338,8 +367,8 @@ class Network:
 
     def evaluate(self, X, T, l2=0.0):
         """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
-        X, T = self._data(X, T)
-        with self.backend.errstate():
+        with self._scope(X):
+            X, T = self._data(X, T)
             return float(self.loss_value(self.backend.xp, X, T, l2))
 
     def loss_value(self, xp, X, T, l2=0.0, w=None, l2_shared=False):

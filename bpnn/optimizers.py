@@ -51,11 +51,12 @@ class Optimizer(Configurable):
         """
         return None
 
-    def _follow(self, params):
+    def follow(self, params):
         """Reset the state when ``params`` are not the arrays it was built for.
 
-        One optimizer object may then serve several networks in turn without
-        carrying one network's moments into another's.
+        One optimizer object may then serve several networks in turn (on any
+        backends) without carrying one network's moments into another's.  The
+        training loop calls it before it snapshots the state; :meth:`step` too.
         """
         if params is self._params:
             return
@@ -133,7 +134,7 @@ class SGD(Optimizer):
                 W -= dW
             return
         mu = self.momentum
-        self._follow(params)
+        self.follow(params)
         if self.velocities is None:
             self.velocities = [xp.zeros_like(W) for W in params]
         for W, dW, V in zip(params, grads, self.velocities):
@@ -192,7 +193,7 @@ class Adam(Optimizer):
         self.moments = None
 
     def step(self, xp, params, grads, prescaled=False):
-        self._follow(params)
+        self.follow(params)
         if self.moments is None:
             self.moments = [(xp.zeros_like(W), xp.zeros_like(W)) for W in params]
         self.t += 1

@@ -83,8 +83,9 @@ def _host_data(model, X, y, n_inputs, function, hint=""):
         words = {1: "one input", 2: "two inputs"}[n_inputs]
         raise ValueError(f"{function} draws networks with {words}; this one has "
                          f"{model.n_features}{hint}")
-    backend = model.build(like=X).backend
-    return backend.to_numpy(model._inputs(X)), backend.to_numpy(backend.asarray(y))
+    with model._scope(X):
+        backend = model.backend
+        return backend.to_numpy(model._inputs(X)), backend.to_numpy(backend.asarray(y))
 
 
 def loss_curve(history, ax=None, path=None, log=True, title="Learning curve"):
@@ -144,13 +145,14 @@ def regression_fit(model, X, y, ax=None, path=None, n_points=400, title="Fitted 
     x, t = _host_data(model, X, y, 1, "regression_fit", " (use decision_regions for two)")
     backend, xp = model.backend, model.xp
     x = x[:, 0]
-    grid = xp.reshape(xp.linspace(float(x.min()), float(x.max()), n_points, dtype=model.dtype),
-                      (-1, 1))
-    curve = backend.to_numpy(model.forward(grid))
+    with backend.scope():  # device= too: PyTorch makes arrays without it on the CPU
+        grid = xp.reshape(xp.linspace(float(x.min()), float(x.max()), n_points,
+                                      dtype=model.dtype, device=backend.device), (-1, 1))
+        curve = backend.to_numpy(model.forward(grid))
+        grid = backend.to_numpy(grid)
     fig, ax = _target(ax)
     ax.scatter(x, t.reshape(len(x), -1)[:, 0], s=12, color="tab:gray", label="data", zorder=2)
-    ax.plot(backend.to_numpy(grid)[:, 0], curve[:, 0], color="tab:red", label="network",
-            zorder=3)
+    ax.plot(grid[:, 0], curve[:, 0], color="tab:red", label="network", zorder=3)
     return _finish(fig, ax, path, title, "x", "y")
 
 
@@ -180,16 +182,20 @@ def decision_regions(model, X, y, ax=None, path=None, resolution=200, title="Dec
         raise ValueError(f"y has {labels.shape[0]} rows, X has {points.shape[0]}")
     (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
     pad_x, pad_y = 0.05 * (x1 - x0 or 1.0), 0.05 * (y1 - y0 or 1.0)
-    gx = xp.linspace(float(x0 - pad_x), float(x1 + pad_x), resolution, dtype=model.dtype)
-    gy = xp.linspace(float(y0 - pad_y), float(y1 + pad_y), resolution, dtype=model.dtype)
-    GX, GY = xp.meshgrid(gx, gy)
-    grid = xp.stack([xp.reshape(GX, (-1,)), xp.reshape(GY, (-1,))], axis=1)
-    Y = model.forward(grid)
-    picked = Y[:, 0] > 0.5 if Y.shape[1] == 1 else xp.argmax(Y, axis=1)
-    regions = backend.to_numpy(xp.reshape(picked, (resolution, resolution)))
+    with backend.scope():  # device= too: PyTorch makes arrays without it on the CPU
+        gx = xp.linspace(float(x0 - pad_x), float(x1 + pad_x), resolution, dtype=model.dtype,
+                         device=backend.device)
+        gy = xp.linspace(float(y0 - pad_y), float(y1 + pad_y), resolution, dtype=model.dtype,
+                         device=backend.device)
+        GX, GY = xp.meshgrid(gx, gy)
+        grid = xp.stack([xp.reshape(GX, (-1,)), xp.reshape(GY, (-1,))], axis=1)
+        Y = model.forward(grid)
+        picked = Y[:, 0] > 0.5 if Y.shape[1] == 1 else xp.argmax(Y, axis=1)
+        regions = backend.to_numpy(xp.reshape(picked, (resolution, resolution)))
+        GX, GY = backend.to_numpy(GX), backend.to_numpy(GY)
     n_classes = int(max(labels.max(), regions.max())) + 1
     fig, ax = _target(ax)
-    ax.contourf(backend.to_numpy(GX), backend.to_numpy(GY), regions,
+    ax.contourf(GX, GY, regions,
                 levels=[level - 0.5 for level in range(n_classes + 1)], cmap="coolwarm",
                 alpha=0.35)
     ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="coolwarm", s=14,

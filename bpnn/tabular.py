@@ -71,24 +71,35 @@ class TabularModel:
         backend = self.network.backend
         xp = backend.xp
         target = self.info.get("target") or "prediction"
+        # each batch is computed inside the backend's scope, and the rows are yielded
+        # outside it: a generator must not hold the device current across its yields
         if self.task == "regression":
             header = [target]
             mean, scale = self.info["y_mean"], self.info["y_scale"]
             for Y in self.outputs(rows):
-                for (value,) in backend.to_numpy(Y[:, :1] * scale + mean).tolist():
+                with backend.scope():
+                    values = backend.to_numpy(Y[:, :1] * scale + mean).tolist()
+                for (value,) in values:
                     yield header, [value]
             return
         classes = self.info["classes"]
         header = [target, *[f"p({label})" for label in classes]]
         for Y in self.outputs(rows):
-            picked = backend.to_numpy(xp.argmax(Y, axis=1)).tolist()
-            for index, probabilities in zip(picked, backend.to_numpy(Y).tolist()):
-                yield header, [classes[index], *probabilities]
+            with backend.scope():
+                picked = backend.to_numpy(xp.argmax(Y, axis=1)).tolist()
+                probabilities = backend.to_numpy(Y).tolist()
+            for index, row in zip(picked, probabilities):
+                yield header, [classes[index], *row]
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, rows, y_host):
         """Scores on rows and their true targets (numbers for regression, one-hot rows
         for classification, both host arrays)."""
+        with self.network.backend.scope():
+            return self._scores(rows, y_host)
+
+    def _scores(self, rows, y_host):
+        """:meth:`evaluate` inside the backend's scope."""
         backend = self.network.backend
         xp = backend.xp
         Y = xp.concat(list(self.outputs(rows)), axis=0)

@@ -150,12 +150,15 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         dist.place(network, like=X)
     network.distributed = dist
     try:
+        # the provider builds the network from the data (its first rows, for a stream),
+        # with the backend's device current; the run then keeps it current throughout
         data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)
         penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
         try:
-            return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
-                        validation_data, callbacks, verbose, checkpoint, checkpoint_every,
-                        resume, on_divergence)
+            with network.backend.scope():
+                return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
+                            validation_data, callbacks, verbose, checkpoint, checkpoint_every,
+                            resume, on_divergence)
         finally:
             data.close()
     except BaseException as error:
@@ -225,8 +228,9 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
             if not (resume is not None and callback is history):  # keep the restored record
                 callback.on_train_begin({})
         if not stopped:
-            # NaN and inf are checked for, not warned about; a step's freed memory is reused
-            with network.backend.errstate(), network.backend.training_memory():
+            # a step's freed memory is reused (NaN and inf are checked for, not warned
+            # about: fit's scope silences the library's warnings)
+            with network.backend.training_memory():
                 _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, penalty,
                         everyone, validation, on_divergence, saver, checkpoint_every)
         for callback in everyone:
@@ -245,6 +249,7 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
     per_batch = [callback for callback in callbacks if overrides(callback, "on_batch_end")]
     # The state at the start of the epoch, to go back to if it diverges;
     # its buffers are allocated once and refreshed in place every epoch.
+    optimizer.follow(params)  # an optimizer last used on another network starts afresh
     snapshot = Snapshot(network, optimizer)
     last = epochs[-1] if len(epochs) else None
     for epoch in epochs:

@@ -3,6 +3,10 @@
 Every provider draws the epoch's order from the network's seeded host stream
 in the same way, so the same data as an array, a ``.npy`` file or a memory
 map gives the same run.
+
+Convention: a provider builds the network and moves data to the device with
+the backend's device current (:meth:`~bpnn.backends.Backend.scope`); its
+``epoch`` batches are made inside the scope :func:`bpnn.training.fit` holds.
 """
 
 from __future__ import annotations
@@ -35,6 +39,14 @@ def epoch_bounds(n, batch_size, distributed=None):
     bounds = batch_bounds(n, step)
     return ([distributed.shard(start, stop) for start, stop in bounds],
             [stop - start for start, stop in bounds])
+
+
+def checked_data(network, X, T):
+    """``network._data(X, T)``: the network built on ``X``'s backend if it is not yet, and
+    ``(X, T)`` validated on it with its device current (see :meth:`Backend.scope`)."""
+    network.build(like=X)
+    with network.backend.scope():
+        return network._data(X, T)
 
 
 def with_global_sizes(make, global_sizes):
@@ -99,7 +111,7 @@ class StreamEpochs:
         self.n_samples = stream.n_samples
         # distributed, each rank reads only its piece of each global batch
         self.bounds, self.global_sizes = epoch_bounds(self.n_samples, batch_size, distributed)
-        network._data(*stream.first_rows(2))  # build the network; check widths and dtype
+        checked_data(network, *stream.first_rows(2))  # build the network; check widths, dtype
 
     def to_device(self, Xb, Tb):
         backend, dtype = self.network.backend, self.network.dtype
@@ -123,13 +135,14 @@ class StreamEpochs:
         network = self.network
         xp, backend, dtype = network.backend.xp, network.backend, network.dtype
         n = self.n_samples
-        X = xp.empty((n, self.stream.X.shape[1]), dtype=dtype, device=backend.device)
-        T = xp.empty((n, self.stream.T.shape[1]), dtype=dtype, device=backend.device)
-        for start in range(0, n, chunk):
-            stop = min(start + chunk, n)
-            Xb, Tb = self.stream.host_batch(range(start, stop))
-            X[start:stop, ...] = backend.upload(Xb, dtype)
-            T[start:stop, ...] = backend.upload(Tb, dtype)
+        with backend.scope():  # CuPy's empty ignores device=: it allocates on the current one
+            X = xp.empty((n, self.stream.X.shape[1]), dtype=dtype, device=backend.device)
+            T = xp.empty((n, self.stream.T.shape[1]), dtype=dtype, device=backend.device)
+            for start in range(0, n, chunk):
+                stop = min(start + chunk, n)
+                Xb, Tb = self.stream.host_batch(range(start, stop))
+                X[start:stop, ...] = backend.upload(Xb, dtype)
+                T[start:stop, ...] = backend.upload(Tb, dtype)
         return ArrayEpochs(network, X, T, self.batch_size, distributed=self.distributed)
 
     def close(self):
@@ -145,7 +158,7 @@ class IteratorEpochs:
 
     def __init__(self, network, stream):
         self.network, self.stream = network, stream
-        network._data(*stream.first())  # build the network; check widths and dtype
+        checked_data(network, *stream.first())  # build the network; check widths and dtype
 
     def epoch(self, shuffle):
         return self.stream.batches(self.network._data)
@@ -181,10 +194,11 @@ def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None
         return IteratorEpochs(network, IteratorStream(X))
     rows = open_rows(X)  # None for an ordinary array of any library
     if rows is None:
-        X, T = network._data(X, T)
+        X, T = checked_data(network, X, T)
         w = None
         if sample_weight is not None:
-            w = weight_column(network.backend, sample_weight, network.dtype, X.shape[0])
+            with network.backend.scope():
+                w = weight_column(network.backend, sample_weight, network.dtype, X.shape[0])
         return ArrayEpochs(network, X, T, batch_size, w, distributed)
     if sample_weight is not None:
         rows.close()

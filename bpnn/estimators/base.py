@@ -19,6 +19,7 @@ decide results:
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -60,6 +61,21 @@ def stochastic(estimator):
         raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                              f"{estimator.solver} is not stochastic.")
     return True
+
+
+def scoped(method):
+    """Run an estimator's public method with its network's device current and warnings
+    silent (:meth:`bpnn.backends.Backend.scope`); before a fit, as it is (it then
+    raises scikit-learn's ``NotFittedError``)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        network = getattr(self, "network_", None)
+        if network is None or not network.built:
+            return method(self, *args, **kwargs)
+        with network.backend.scope():
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class ValidationScore(Callback):
@@ -284,6 +300,12 @@ class BaseMLP(BaseEstimator):
             self._build(X, T, hidden, activations)
         else:
             self.network_.rng = self.network_.backend.random(self._random_state)
+        with self.network_.backend.scope():  # the rest of the fit on the network's device
+            self._fit_built(X, T, w, incremental)
+        return self
+
+    def _fit_built(self, X, T, w, incremental):
+        """The fit once the network exists: the data moved to its device, then the solver."""
         strata = T if self._stratify() else None
         dtype = self.network_.dtype
         X, T = self._device(X, dtype), self._network_targets(self._device(T, dtype))
@@ -297,7 +319,6 @@ class BaseMLP(BaseEstimator):
             self._fit_lbfgs(X, T, w)
         else:
             self._fit_stochastic(X, T, strata, w, incremental)
-        return self
 
     def _build(self, X, T, hidden, activations):
         """Draw a fresh network (first fit, or a fit without ``warm_start``)."""
@@ -385,7 +406,7 @@ class BaseMLP(BaseEstimator):
         else:
             if self.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", UserWarning, stacklevel=3)
+                              "going to be clipped", UserWarning, stacklevel=4)
             batch_size = min(self.batch_size, n)
 
         network.rng.reset_order()  # scikit-learn's shuffles start from the identity each fit
@@ -425,7 +446,7 @@ class BaseMLP(BaseEstimator):
         if not incremental and not self._stopping.converged and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=4)
 
     def _invscaling(self, n, fresh):
         """scikit-learn's ``invscaling``: after each epoch ``lr = lr0 / (t + 1)^power_t``
@@ -477,7 +498,7 @@ class BaseMLP(BaseEstimator):
             warnings.warn(f"lbfgs failed to converge after {result.n_iter} iteration(s): "
                           f"{result.message}. Increase the number of iterations (max_iter) or "
                           "scale the data (sklearn.preprocessing.StandardScaler).",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
 
     # -- files ------------------------------------------------------------------------
     def save(self, path):

@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, stochastic
+from .base import BaseMLP, scoped, stochastic
 
 _OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 
@@ -242,6 +242,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Y = self.network_.xp.concat([1.0 - Y, Y], axis=1)
         return Y, on_device
 
+    @scoped
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), in the input's namespace.
 
@@ -250,13 +251,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Y, on_device = self._probabilities(X)
         return self._output(Y, on_device)
 
+    @scoped  # its scope silences the warning of log(0) = -inf, as scikit-learn gives
     def predict_log_proba(self, X):
         """``log(predict_proba(X))``."""
         Y, on_device = self._probabilities(X)
-        network = self.network_
-        with network.backend.errstate():  # log(0) = -inf, as scikit-learn gives
-            return self._output(network.xp.log(Y), on_device)
+        return self._output(self.network_.xp.log(Y), on_device)
 
+    @scoped
     def predict(self, X):
         """The predicted labels, in the input's namespace (labels of ``classes_``)."""
         Y, on_device = self._probabilities(X)
@@ -281,6 +282,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             hit = xp.all((Y > 0.5) == (T > 0.5), axis=1)
         return self._weighted_mean(xp.astype(hit, Y.dtype), None if w is None else w[:, 0])
 
+    @scoped
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``(X, y)`` (subset accuracy for multilabel targets).
 

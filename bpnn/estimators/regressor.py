@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, stochastic
+from .base import BaseMLP, scoped, stochastic
 
 #: The regressor's losses and the output activation each pairs with.
 LOSSES = {"squared_error": "identity", "poisson": "exp"}
@@ -120,6 +120,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
         return self._fit(X, y, sample_weight, incremental=True)
 
     # -- predictions -------------------------------------------------------------------
+    @scoped
     def predict(self, X):
         """Predictions, shape (n_samples,) for one output, else (n_samples, n_outputs),
         in the input's namespace."""
@@ -151,6 +152,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
                 scores.append(1.0 if numerator == 0.0 else 0.0)
         return sum(scores) / len(scores)
 
+    @scoped
     def score(self, X, y, sample_weight=None):
         """R² of the predictions for ``X`` (averaged over outputs).
 

@@ -77,7 +77,8 @@ def save_model(network, path, extra=None):
     if not network.built:
         raise ValueError("the network has no weights yet: train it (or call build()) "
                          "before saving")
-    arrays = parameter_arrays(network)
+    with network.backend.scope():  # a public call (Network.save): read on the model's device
+        arrays = parameter_arrays(network)
     check_finite(arrays, "the model")
     content = {"network": network_config(network), "bpnn_version": __version__}
     if extra is not None:

@@ -38,6 +38,9 @@ def main():
     parser.add_argument("--iterator", action="store_true", help="a batch iterator as X")
     parser.add_argument("--estimator", help="fit bpnn.MLPRegressor with this solver instead")
     parser.add_argument("--files", help="train from .npy files written to this folder")
+    parser.add_argument("--backend", default=None, help="the network's backend (cupy: one GPU "
+                        "per rank; each rank then writes OUT.rankR.txt: its device and the "
+                        "devices it made CUDA contexts on, where the stand-in counts them)")
     args = parser.parse_args()
 
     X, T = data()
@@ -58,7 +61,7 @@ def main():
         if args.single or _rank() == 0:
             np.savez(args.out, *model.coefs_, loss=np.array(model.loss_curve_))
         return
-    net = bpnn.mlp([5, 8, 2], activation="tanh", seed=3)
+    net = bpnn.mlp([5, 8, 2], activation="tanh", seed=3, backend=args.backend)
     callbacks = [bpnn.CSVLogger(args.log)] if args.log else []
     rank = 0 if args.single else _rank()
     if args.fail_rank is not None:
@@ -77,6 +80,13 @@ def main():
                       sample_weight=np.ones(103) if args.sample_weight else None)
     if rank == 0:
         np.savez(args.out, *net.get_weights(), loss=np.array(history["loss"]))
+    if args.backend is not None:
+        import sys
+
+        gpu = getattr(sys.modules.get("cupy"), "gpu", None)  # the stand-in's model
+        contexts = sorted(gpu.contexts) if gpu is not None else "uncounted"
+        with open(f"{args.out}.rank{rank}.txt", "w") as report:
+            report.write(f"{net.backend.spec} {contexts}\n")
 
 
 def _rank():

@@ -156,3 +156,25 @@ def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
 
     scores = TabularModel.load(out).evaluate(ArrayRows(X), X[:, 0] - 2 * X[:, 1])
     assert scores["r2"] > 0.8
+
+
+def test_two_ranks_on_gpus_take_one_gpu_each(tmp_path):
+    """One GPU per rank (by its index on the node): the same run as one process on one GPU,
+    and, where the stand-in counts CUDA contexts, no rank touches another rank's GPU."""
+    from bpnn.backends import BACKENDS
+
+    available, reason = BACKENDS["cupy"].availability()
+    if not available:
+        pytest.skip(reason)
+    distributed, _ = run_job(tmp_path, 2, "--backend", "cupy", "--batch-size", "4")
+    single, _ = run_job(tmp_path, 0, "--backend", "cupy", "--batch-size", "8")
+    assert_same_run(distributed, single, tolerance=1e-6)  # float64 sums in another order
+    out = tmp_path / f"out-2-{abs(hash(('--backend', 'cupy', '--batch-size', '4')))}.npz"
+    import cupy
+
+    gpus = cupy.cuda.runtime.getDeviceCount()
+    for rank in (0, 1):
+        spec, contexts = (tmp_path / f"{out.name}.rank{rank}.txt").read_text().split(" ", 1)
+        assert spec == f"cupy:{rank % gpus}"
+        if contexts.strip() != "uncounted":
+            assert contexts.strip() == f"[{rank % gpus}]"

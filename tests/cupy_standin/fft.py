@@ -1,0 +1,4 @@
+"""Stand-in for ``cupy.fft``: nothing of it is used by bpnn; present because the Array API
+wrapper imports it."""
+
+__all__: list = []

@@ -33,7 +33,9 @@ class TorchBackend(Backend):
             return self
         from .selector import get_backend
 
-        return get_backend(f"torch:cuda:{local_rank % self._torch.cuda.device_count()}")
+        backend = get_backend(f"torch:cuda:{local_rank % self._torch.cuda.device_count()}")
+        self._torch.cuda.set_device(backend.device)  # the rank's GPU, for good (as CuPy's)
+        return backend
 
     def __init__(self, device=None):
         import array_api_compat.torch as xp

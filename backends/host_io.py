@@ -9,11 +9,14 @@ process, so training from a file of any size keeps the process small.  A NumPy
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import pathlib
 
 import numpy as np
+
+from ..validation import open_regular
 
 #: The dtypes a row source may hold.
 _NUMERIC_KINDS = "biuf"
@@ -60,15 +63,18 @@ class ArrayRows(RowSource):
 class FileRows(RowSource):
     """A C-ordered 2-D (or 1-D) array stored at ``offset`` in a file, read row by row."""
 
-    def __init__(self, path, offset, shape, dtype, where=None):
+    _fd = None
+
+    def __init__(self, path, offset, shape, dtype, where=None, descriptor=None):
         self.path = os.fspath(path)
         self.offset = int(offset)
         self.dtype = np.dtype(dtype)
-        self.shape = (shape[0], 1) if len(shape) == 1 else tuple(shape)
+        self.shape = (shape[0], 1) if len(shape) == 1 else tuple(int(n) for n in shape)
         self.dtype_name = str(self.dtype)
         self.row_bytes = self.shape[1] * self.dtype.itemsize
         self.where = where or os.path.basename(self.path)
-        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        # ``descriptor``: the file already opened and checked by the caller (now owned here)
+        self._fd = descriptor if descriptor is not None else open_regular(self.path)[0]
 
     def take(self, indices):
         out = np.empty((len(indices), self.shape[1]), dtype=self.dtype)
@@ -131,27 +137,48 @@ class ShardRows(RowSource):
             part.close()
 
 
+#: The largest ``.npy`` header read (NumPy's own default cap).
+_MAX_NPY_HEADER = 10_000
+
+
 def npy_rows(path):
-    """A :class:`FileRows` over a ``.npy`` file, from its header (no memory map)."""
+    """A :class:`FileRows` over a ``.npy`` file, from its header (no memory map).
+
+    Only the header is read here, and the size it declares is checked, with
+    exact integers, against the file's real size: a header declaring more
+    than the file holds is refused before anything is allocated.
+    """
     path = os.fspath(path)
-    with open(path, "rb") as file:
+    descriptor, size = open_regular(path, "a .npy file")
+    try:
+        offset, shape, dtype = _npy_header(path, descriptor)
+        if math.prod(shape) * dtype.itemsize > size - offset:  # Python ints: no wrap-around
+            raise ValueError(f"{path}: the file is shorter than its header says (shape {shape} "
+                             f"of {dtype} needs {math.prod(shape) * dtype.itemsize} bytes after "
+                             f"the header; the file has {size - offset})")
+        return FileRows(path, offset, shape, dtype, descriptor=descriptor)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _npy_header(path, descriptor):
+    """``(offset, shape, dtype)`` from the header of the ``.npy`` file open at ``descriptor``."""
+    with os.fdopen(descriptor, "rb", closefd=False) as file:
         try:
             version = np.lib.format.read_magic(file)
             reader = {(1, 0): np.lib.format.read_array_header_1_0,
                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
             if reader is None:
                 raise ValueError(f"unsupported .npy version {version}")
-            shape, fortran, dtype = reader(file)
-        except ValueError as error:
+            shape, fortran, dtype = reader(file, max_header_size=_MAX_NPY_HEADER)
+        except (ValueError, EOFError, SyntaxError) as error:
             raise ValueError(f"{path}: not a readable .npy file ({error})") from None
         offset = file.tell()
     if fortran or dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or len(shape) not in (1, 2):
         raise ValueError(f"{path}: expected a C-ordered 1-D or 2-D array of numbers, got "
                          f"shape {shape}, dtype {dtype}{', Fortran order' if fortran else ''}")
-    expected = offset + int(np.prod(shape)) * dtype.itemsize
-    if os.path.getsize(path) < expected:
-        raise ValueError(f"{path}: the file is shorter than its header says (truncated)")
-    return FileRows(path, offset, shape, dtype)
+    return offset, tuple(int(n) for n in shape), dtype
 
 
 def open_rows(data):
@@ -167,9 +194,8 @@ def open_rows(data):
             if not shards:
                 raise ValueError(f"{path}: the folder holds no .npy shards")
             return ShardRows([npy_rows(shard) for shard in shards], where=str(path))
-        if not path.exists():
-            raise ValueError(f"{path}: no such file")
         if path.suffix != ".npy":
+            os.close(open_regular(path, "a .npy file")[0])  # a clear error for what it is
             raise ValueError(f"{path}: fit reads .npy files and folders of them (for CSV and "
                              "others, use the bpnn train command or load the data first)")
         return npy_rows(path)

@@ -10,10 +10,12 @@ the column and the line (or row).
 from __future__ import annotations
 
 import csv
+import os
 import pathlib
 
 import numpy as np
 
+from ..validation import open_regular
 from .host_io import ArrayRows, RowSource, ShardRows, first_non_finite, npy_rows
 
 #: The most classes a numeric target may have to be taken as labels by ``task="auto"``.
@@ -112,26 +114,100 @@ class Table:
         self.X.close()
 
 
+class ColumnMoments:
+    """Per-column count, mean and variance, accumulated block by block, stable and
+    overflow-safe, in float64.
+
+    The values are held as ``u = (x - K) / c``: ``K`` a shift per column (its
+    first value, so that a narrow column on a large offset, timestamps in
+    milliseconds, keeps all its digits) and ``c`` a power of two near the
+    largest magnitude seen (dividing by it is exact, and ``|u| <= 4``, so no
+    square overflows even near the float64 maximum).  Each block's mean and
+    ``M2 = sum (u - mean)²`` come from two passes over the block, and Chan's
+    parallel update merges them into the running ``(n, mean, M2)``::
+
+        d = mean_b - mean,  n' = n + n_b
+        mean' = mean + d n_b / n',  M2' = M2 + M2_b + d² n n_b / n'
+
+    (Chan, Golub & LeVeque, 1979).  When a block raises ``c``, the running
+    mean and ``M2`` are first rescaled by the ratio ``r <= 1`` (``r`` and ``r²``).
+    Unlike ``E[x²] - mean²`` this loses no digits to the offset, and unlike a
+    plain two-pass sum it never overflows.
+    """
+
+    def __init__(self, n_columns):
+        self.n = 0
+        self.shift = np.zeros(n_columns)  # K
+        self.c = np.full(n_columns, np.finfo(np.float64).smallest_normal)
+        self.mean = np.zeros(n_columns)
+        self.m2 = np.zeros(n_columns)
+
+    def add(self, block):
+        """Merge the rows of a 2-D ``block`` into the statistics."""
+        block = np.asarray(block, dtype=np.float64)
+        n_b = block.shape[0]
+        if n_b == 0:
+            return
+        if self.n == 0:
+            self.shift = block[0].copy()
+        c = np.maximum(_power_of_two_near(np.max(np.abs(block), axis=0)), self.c)
+        ratio = self.c / c  # <= 1: the running statistics in units of the new scale
+        self.mean, self.m2, self.c = self.mean * ratio, self.m2 * (ratio * ratio), c
+        u = block / c - self.shift / c  # |x / c| < 2 and |K / c| < 2: no overflow
+        mean_b = u.mean(axis=0)
+        m2_b = np.sum(np.square(u - mean_b), axis=0)  # second pass: sum (u - mean_b)²
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / n)
+        self.m2 = self.m2 + m2_b + delta * delta * (self.n * n_b / n)
+        self.n = n
+
+    def mean_and_std(self):
+        """``(mean, std)`` as float64 arrays: ``K + c mean`` and the population standard
+        deviation ``c sqrt(M2 / n)``, as ``numpy.mean`` and ``numpy.std`` give them."""
+        if self.n == 0:
+            raise ValueError("no rows to take column statistics of")
+        # K + c mean in quarters (exact scalings): c |mean| <= 4 c could overflow
+        mean = (self.mean * (self.c * 0.25) + self.shift * 0.25) * 4.0
+        return mean, np.sqrt(self.m2 / self.n) * self.c
+
+
+def _power_of_two_near(values):
+    """``c = 2^(e - 1)`` with ``values = m 2^e``, ``m`` in [0.5, 1) (``frexp``): a power of
+    two with ``c <= values < 2c``, at most ``2^1023`` (finite); the smallest normal
+    float64 for a column of zeros."""
+    mantissa, exponent = np.frexp(values)
+    tiny = np.finfo(np.float64).smallest_normal
+    return np.where(mantissa > 0, np.ldexp(1.0, np.maximum(exponent - 1, -1022)), tiny)
+
+
+def _scales(std):
+    """The standard deviations as scales, with 1 for a constant column (std 0)."""
+    return [value if value > 0 else 1.0 for value in std.tolist()]
+
+
 def column_stats(source):
     """Per-column mean and standard deviation of a row source, read in chunks (a
-    constant column gets a scale of 1)."""
-    n, total, squares = 0, 0.0, 0.0
+    constant column gets a scale of 1); see :class:`ColumnMoments`."""
+    moments = ColumnMoments(source.shape[1])
     for start in range(0, source.shape[0], _CHUNK):
-        block = source.take(np.arange(start, min(start + _CHUNK, source.shape[0])))
-        block = block.astype(np.float64)
-        n += len(block)
-        total = total + block.sum(axis=0)
-        squares = squares + (block * block).sum(axis=0)
-    mean = total / n
-    std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
-    return mean.tolist(), [value if value > 0 else 1.0 for value in std.tolist()]
+        moments.add(source.take(np.arange(start, min(start + _CHUNK, source.shape[0]))))
+    mean, std = moments.mean_and_std()
+    return mean.tolist(), _scales(std)
 
 
 def standardized(values):
-    """``(values - mean) / std`` as one column, with the mean and std (1 for a constant)."""
-    mean, std = float(values.mean()), float(values.std())
-    std = std if std > 0 else 1.0
-    return ((values - mean) / std).reshape(-1, 1), mean, std
+    """``(values - mean) / std`` as one column, with the mean and std (1 for a constant),
+    computed as :func:`column_stats` does (stable, finite up to the float64 maximum)."""
+    values = np.asarray(values, dtype=np.float64)
+    moments = ColumnMoments(1)
+    moments.add(values.reshape(-1, 1))
+    mean, std = moments.mean_and_std()
+    mean, std = float(mean[0]), _scales(std)[0]
+    # x - mean overflows when the values reach near the float64 maximum with both signs;
+    # x/2 - mean/2 cannot, and halving and doubling are exact
+    centred = (values / 2.0 - mean / 2.0) / std
+    return (centred * 2.0).reshape(-1, 1), mean, std
 
 
 
@@ -190,8 +266,8 @@ def read_table(path, target=None, require_target=True):
     for arrays a column number, negative from the end); without ``require_target`` a
     target the data lacks is no error (predictions of new rows)."""
     path = pathlib.Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
+    if not path.is_dir():  # a FIFO, socket, device or link loop is refused, never opened
+        os.close(open_regular(path, "a data file or a folder of .npy shards", DataError)[0])
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".npy":
         source = npy_rows(path) if not path.is_dir() else _shards(path)
@@ -298,7 +374,8 @@ def _parquet_table(path, target, require_target):
 
 def _csv_table(path, target, require_target):
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, newline="", encoding="utf-8-sig") as file:
+    descriptor = open_regular(path, "a CSV file", DataError)[0]  # checked again, as opened
+    with os.fdopen(descriptor, newline="", encoding="utf-8-sig") as file:
         reader = csv.reader(file, delimiter=delimiter)
         header = next(reader, None)
         if not header:

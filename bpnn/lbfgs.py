@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .divergence import DivergenceError
 from .flat import read_flat
 
 #: SciPy's default ``ftol`` (its ``factr`` of 1e7 times the float64 epsilon).
@@ -191,6 +192,19 @@ def _line_search(objective, x, f, g, d, step, xp):
     return None
 
 
+def _check_start(xp, f, g):
+    """Raise :class:`DivergenceError` when the loss ``f`` or the gradient ``g`` at the
+    starting point is NaN or infinite: no line search can start from there."""
+    if math.isfinite(f) and bool(xp.all(xp.isfinite(g))):
+        return
+    what = f"the loss is {f}" if not math.isfinite(f) else "the gradient has NaN or infinity"
+    raise DivergenceError(
+        f"L-BFGS cannot start: at the initial weights {what}. The weights are left as they "
+        "were. Scale the data (standardize the features, and the targets of a regression), "
+        "check the inputs and targets for values near the float range's limits, or start "
+        "from smaller weights.", epoch=None, step=0)
+
+
 def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_fun=15000,
           gtol=1e-5, ftol=FTOL, memory=10, callback=None, distributed=None):
     """Minimize the network's loss over all of ``(X, T)`` by L-BFGS, in place.
@@ -226,6 +240,11 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
     -------
     LBFGSResult
 
+    Raises
+    ------
+    DivergenceError
+        The loss or its gradient at the starting point is NaN or infinite.
+
     Notes
     -----
     The parameters end at the last point the line search accepted; that
@@ -241,8 +260,7 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
         x = objective.pack(network.parameters)
         f, g = objective(x)
         losses = []
-        if not math.isfinite(f):
-            raise FloatingPointError(f"the loss at the starting point is {f}")
+        _check_start(xp, f, g)
         pairs = []
         message, converged, iteration = "", False, 0
         while True:

@@ -33,24 +33,37 @@ def _n_samples(Y):
     return float(Y.shape[0])
 
 
+def weight_total(xp, w):
+    """``sum(w)`` of non-negative sample weights, or 1 where that sum is 0.
+
+    A mini-batch whose weights are all zero then has the weighted mean
+    ``sum(w E) / 1 = 0`` and the delta ``G w / 1 = 0``: it adds no loss and no
+    gradient, instead of ``0 / 0 = NaN`` (which the divergence check would
+    blame on the learning rate).  Weights are checked non-negative and not all
+    zero over the whole data by :func:`bpnn.validation.weight_column`.
+    """
+    total = xp.sum(w)
+    return xp.where(total > 0, total, xp.ones_like(total))
+
+
 def _mean(xp, E, w, per_row=1.0, factor=1.0):
     """``factor sum(E) / (n per_row)``, or with weights ``factor sum(w E) / (sum(w)
-    per_row)``: the mean over rows of ``E`` (n, k), the elementwise errors, summed along
-    each row.  ``factor`` (the squared error's 1/2, the cross-entropies' -1) goes into
-    the Python divisor: no extra operation on the 0-d result, and the same rounding as
-    scaling the mean (the factors are powers of two)."""
+    per_row)`` (0 for a batch of zero weights): the mean over rows of ``E`` (n, k), the
+    elementwise errors, summed along each row.  ``factor`` (the squared error's 1/2, the
+    cross-entropies' -1) goes into the Python divisor: no extra operation on the 0-d
+    result, and the same rounding as scaling the mean (the factors are powers of two)."""
     if w is None:
         return xp.sum(E) / (_n_samples(E) * per_row / factor)
-    return xp.sum(w * E) / (xp.sum(w) * (per_row / factor))
+    return xp.sum(w * E) / (weight_total(xp, w) * (per_row / factor))
 
 
 def _per_row(xp, G, w, per_row=1.0, scale=1.0):
     """The delta of that mean times ``scale``: ``scale G / (n per_row)``, or
-    ``scale G w / (sum(w) per_row)``."""
+    ``scale G w / (sum(w) per_row)`` (0 for a batch of zero weights)."""
     if w is None:
         n = _n_samples(G) * per_row
         return G / n if scale == 1.0 else G * (scale / n)
-    return G * (w * (scale / per_row) / xp.sum(w))
+    return G * (w * (scale / per_row) / weight_total(xp, w))
 
 
 class Loss(Configurable):

@@ -8,7 +8,7 @@ from .backends import FLOAT_DTYPES, get_backend
 
 from .activations import Identity
 from .layers import Activation, Layer
-from .losses import get_loss
+from .losses import get_loss, weight_total
 from .validation import as_matrix, dtype_name_of
 
 
@@ -411,10 +411,15 @@ class Network:
 
 def _penalty_weight(xp, l2, T, w, shared):
     """The factor of ``1/2 sum W²`` added to the mean loss: ``l2``, or, shared by the
-    batch's samples (scikit-learn's ``alpha``), ``l2`` over their total weight."""
+    batch's samples (scikit-learn's ``alpha``), ``l2`` over their total weight, and 0
+    for a batch whose weights are all zero (it makes no update; ``l2 / 0`` would be inf)."""
     if not shared:
         return l2
-    return l2 / T.shape[0] if w is None else l2 / xp.sum(w)
+    if w is None:
+        return l2 / T.shape[0]
+    total = xp.sum(w)
+    # l2 [sum w > 0] / max-safe(sum w): the indicator zeroes the empty batch's share
+    return l2 * xp.astype(total > 0, total.dtype) / weight_total(xp, w)
 
 
 def _backprop_chain(backprops, dY, need_input_gradient):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import operator
 import os
+import stat
 
 
 def _first_non_finite(xp, backend, A):
@@ -107,6 +109,95 @@ def writable_path(path, what):
     if not os.path.isdir(folder):
         raise ValueError(f"cannot write {what} {path!r}: the folder {folder!r} does not exist")
     return path
+
+
+#: What a path is, by its ``stat`` file type, for the messages of :func:`open_regular`.
+_FILE_TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+#: Why a path cannot be read, by ``errno``, for the same messages.
+_REASONS = {errno.ENOENT: "no such file", errno.ENOTDIR: "no such file (a part of the path "
+            "is not a folder)", errno.EACCES: "permission denied", errno.EPERM:
+            "permission denied", errno.ELOOP: "a symbolic link loop", errno.ENAMETOOLONG:
+            "the name is too long", errno.ENXIO: "not a regular file (a socket or a device)"}
+# Opening a FIFO without O_NONBLOCK waits for a writer: every read opens non-blocking.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_BINARY", 0))
+
+
+def _not_regular(mode):
+    """What a non-regular file is (``"a FIFO (named pipe)"``...), or ``None`` if regular."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+
+
+def _refusal(path, what, reason, error):
+    return error(f"{path}: {reason}, not {what}" if reason.startswith("a ")
+                 else f"{path}: {reason} (expected {what})")
+
+
+def open_regular(path, what="a data file", error=ValueError):
+    """A read-only descriptor on the regular file ``path``, and the file's size in bytes.
+
+    The path is checked before it is opened (a FIFO, socket, device, folder,
+    symbolic link loop, missing or unreadable file is refused), opened
+    non-blocking (a FIFO swapped in after the check cannot hang the open), and
+    the opened descriptor is checked again with ``fstat``; only then is it made
+    blocking.  The caller closes the descriptor.
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str
+        What the file should be, for the message (``"a model file"``).
+    error : type, default ValueError
+        The exception raised (a subclass of ``ValueError``, such as
+        :class:`~bpnn.files.ModelFileError`).
+
+    Returns
+    -------
+    descriptor : int
+    size : int
+
+    Raises
+    ------
+    error
+        Naming the path and what it is instead of a readable regular file.
+    """
+    path = os.fspath(path)
+    try:
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind is None:
+            descriptor = os.open(path, _READ_FLAGS)
+    except OSError as failure:
+        reason = _REASONS.get(failure.errno, failure.strerror or str(failure))
+        raise _refusal(path, what, reason, error) from None
+    if kind is not None:
+        raise _refusal(path, what, kind, error)
+    try:
+        info = os.fstat(descriptor)
+        kind = _not_regular(info.st_mode)
+        if kind is not None:
+            raise _refusal(path, what, kind, error)
+        if _READ_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor, info.st_size
+
+
+def read_exactly(descriptor, size, offset, where, error=ValueError):
+    """``size`` bytes of an open file from ``offset`` (one buffer, no copies); ``error``
+    names ``where`` when the file ends sooner (it changed since it was checked)."""
+    with os.fdopen(descriptor, "rb", closefd=False) as file:  # read(n) loops until n or EOF
+        file.seek(offset)
+        data = file.read(size)
+    if len(data) != size:
+        raise error(f"{where}: the file ended at byte {offset + len(data)}, before the "
+                    f"{offset + size} it was checked to hold (it changed while read)")
+    return data
 
 
 def dtype_name_of(A):

@@ -11,9 +11,12 @@ bpnn's config (in ``__metadata__["bpnn"]``) holds ``format`` ("bpnn"),
 ``version``, ``kind`` ("model" or "checkpoint"), ``sha256`` (of the config
 without it and of every array's bytes, in name order) and the content.
 
-Reading trusts nothing: the header length, the JSON, every dtype, shape and
-byte range are checked against caps and against the file's real size before
-any array is read; only float32, float64 and int64 arrays are accepted; the
+Reading trusts nothing: the path must be a regular file (a FIFO, socket,
+device or folder is refused before it is opened, and again on the opened
+descriptor); the header length, the JSON, every dtype, shape and byte range
+are read first and checked, with exact integers, against caps and against the
+file's real size before any array is read, and then only the bytes they
+declare are read; only float32, float64 and int64 arrays are accepted; the
 checksum must match; nothing is ever unpickled.  Every problem is a
 :class:`ModelFileError` that says what is wrong.
 
@@ -30,7 +33,7 @@ import math
 import os
 import tempfile
 
-from ..validation import writable_path
+from ..validation import open_regular, read_exactly, writable_path
 
 FORMAT = "bpnn"
 VERSION = 1
@@ -38,8 +41,9 @@ VERSION = 1
 DTYPES = {"F32": 4, "F64": 8, "I64": 8}
 #: The largest header accepted (a config of thousands of layers is well below).
 MAX_HEADER_BYTES = 16 * 2 ** 20
-#: The largest file read by default; ``max_bytes`` raises it.
-MAX_FILE_BYTES = 2 ** 36
+#: The largest file read by default (4 GiB: half a billion float64 weights, which a
+#: reader needs about twice that memory to load); ``max_bytes`` raises it.
+MAX_FILE_BYTES = 2 ** 32
 #: The most arrays a file may hold, and dimensions an array may have.
 MAX_ARRAYS = 100_000
 MAX_DIMS = 8
@@ -138,23 +142,32 @@ def read(path, kind, max_bytes=MAX_FILE_BYTES):
     """
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     path = os.fspath(path)
+    descriptor, size = open_regular(path, "a bpnn model file", ModelFileError)
     try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > max_bytes:
-                raise ModelFileError(f"{path}: the file has {size} bytes, more than the "
-                                     f"{max_bytes} allowed (raise max_bytes to read it)")
-            data = file.read(size + 1)
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: a folder, not a model file") from None
-    except PermissionError:
-        raise ModelFileError(f"{path}: permission denied") from None
-    if len(data) != size:
-        raise ModelFileError(f"{path}: the file changed while it was read")
-    header = _header(path, data)
+        return _read_open(path, descriptor, size, kinds, max_bytes)
+    finally:
+        os.close(descriptor)
+
+
+def _read_open(path, descriptor, size, kinds, max_bytes):
+    """:func:`read` on an open regular file of ``size`` bytes: the header is read and
+    checked against ``size`` first, then exactly the bytes it declares."""
+    if size > max_bytes:
+        raise ModelFileError(f"{path}: the file has {size} bytes, more than the "
+                             f"{max_bytes} allowed (raise max_bytes to read it)")
+    if size < 8:
+        raise ModelFileError(f"{path}: {size} bytes, too short to be a bpnn model file")
+    prefix = read_exactly(descriptor, 8, 0, path, ModelFileError)
+    length = int.from_bytes(prefix, "little")
+    if length > min(MAX_HEADER_BYTES, size - 8):
+        raise ModelFileError(f"{path}: not a bpnn model file (it declares a header of {length} "
+                             f"bytes; the file has {size})")
+    text = read_exactly(descriptor, length, 8, path, ModelFileError)
+    header = _header(path, text, size - 8 - length)
     config = _config(path, header, kinds)
+    data = read_exactly(descriptor, size, 0, path, ModelFileError)  # all of it was declared
+    if data[:8 + length] != prefix + text:
+        raise ModelFileError(f"{path}: the file changed while it was read")
     arrays = _arrays(path, data)
     content = config["content"]
     expected = config.pop("sha256")
@@ -163,17 +176,11 @@ def read(path, kind, max_bytes=MAX_FILE_BYTES):
     return content, arrays
 
 
-def _header(path, data):
-    """The safetensors JSON header, with every entry checked against the file's size."""
-    if len(data) < 8:
-        raise ModelFileError(f"{path}: {len(data)} bytes, too short to be a bpnn model file")
-    length = int.from_bytes(data[:8], "little")
-    if length > min(MAX_HEADER_BYTES, len(data) - 8):
-        raise ModelFileError(f"{path}: not a bpnn model file (it declares a header of {length} "
-                             f"bytes; the file has {len(data)})")
+def _header(path, text, body):
+    """The safetensors JSON header ``text``, every entry checked against the ``body``
+    bytes that follow it in the file."""
     try:
-        header = json.loads(data[8:8 + length].decode("utf-8"),
-                            parse_constant=_refuse_constant)
+        header = json.loads(text.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelFileError(f"{path}: not a bpnn model file (its header is not JSON)") from None
     if not isinstance(header, dict):
@@ -181,7 +188,6 @@ def _header(path, data):
     if len(header) > MAX_ARRAYS + 1:
         raise ModelFileError(f"{path}: declares {len(header) - 1} arrays, more than "
                              f"{MAX_ARRAYS}")
-    body = len(data) - 8 - length
     ranges = []
     for name, entry in header.items():
         if name == "__metadata__":

@@ -96,7 +96,7 @@ def load_model(path, backend=None, dtype=None, max_bytes=MAX_FILE_BYTES):
         Where to put it; any backend, whichever one wrote the file.
     dtype : {"float32", "float64"}, optional
         Cast to this dtype; by default the saved one (bit-identical predictions).
-    max_bytes : int
+    max_bytes : int, default 2**32 (4 GiB)
         Refuse larger files before reading them.
 
     Returns
@@ -106,7 +106,9 @@ def load_model(path, backend=None, dtype=None, max_bytes=MAX_FILE_BYTES):
     Raises
     ------
     ModelFileError
-        A file that is not a sound bpnn model; the message says what is wrong.
+        A file that is not a sound bpnn model, or a path that is not a readable
+        regular file (missing, a folder, a FIFO, a socket, a device, a symbolic
+        link loop, permission denied); the message says what is wrong.
     """
     return read_model(path, backend, dtype, max_bytes)[0]
 

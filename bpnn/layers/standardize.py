@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..validation import positive_int
 from .base import Layer
 
@@ -19,7 +21,15 @@ class Standardize(Layer):
     n_features : int
     mean, scale : sequence of float, optional
         Per-column statistics (default 0 and 1); a scale of 0 (a constant
-        column) is taken as 1.
+        column) is taken as 1.  Compute them in float64 with a stable method
+        (``bpnn train`` does, by Chan's parallel update; ``numpy.std`` does, up
+        to magnitudes of about 1e154).
+
+    Raises
+    ------
+    ValueError
+        A ``mean`` or ``scale`` of the wrong length, or NaN or infinite (an
+        infinite scale would map the column to zeros).
     """
 
     buffer_names = ("mean", "scale")
@@ -32,6 +42,7 @@ class Standardize(Layer):
         for values, name in ((self._mean, "mean"), (self._scale, "scale")):
             if values is not None and len(values) != self.n_in:
                 raise ValueError(f"{name} has {len(values)} values for {self.n_in} features")
+            _check_finite(values, name)
 
     def buffer_shapes(self):
         return [(self.n_in,), (self.n_in,)]
@@ -53,3 +64,11 @@ class Standardize(Layer):
 
     def config(self):
         return {"n_features": self.n_in}
+
+
+def _check_finite(values, name):
+    """Refuse a NaN or infinite statistic, naming its column (``values`` may be None)."""
+    for column, value in enumerate(values or ()):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} of column {column} is {value}; the statistics must be "
+                             "finite (compute them in float64 with a stable method)")

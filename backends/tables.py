@@ -4,7 +4,10 @@ A :class:`Table` gives the feature columns as a row source (streamed from
 ``.npy`` files, in memory for the others) and the target column in memory,
 with the checks a shell user needs: a missing file, an unknown column,
 non-numeric or missing values and NaN are :class:`DataError` naming the file,
-the column and the line (or row).
+the column and the line (or row).  So are a header that names a column twice,
+text that is not UTF-8 and a line that is not CSV.  Numbers are read strictly
+(``1_000`` is text), and a numeric ``--target`` is a column number only where
+the columns have no names (``.npy``, ``.npz``).
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from __future__ import annotations
 import csv
 import os
 import pathlib
+import re
 
 import numpy as np
 
+from ..errors import InputError
 from ..validation import open_regular
 from .host_io import ArrayRows, RowSource, ShardRows, first_non_finite, npy_rows
 
 #: The most classes a numeric target may have to be taken as labels by ``task="auto"``.
 MAX_AUTO_CLASSES = 20
 _CHUNK = 65536
+#: A number as a table may write it: ASCII digits, a sign, a point, an exponent, or
+#: inf/nan (refused later with their own message); no ``_`` or other digits that
+#: Python's ``float`` also takes.
+_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity|nan)",
+                     re.IGNORECASE)
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Data a command cannot use; the message names the file, column and row."""
 
 
@@ -70,10 +80,17 @@ class Table:
         The target column's values as read (numbers, or strings for labels).
     target : str or None
     where : str
+    by_position : bool
+        The columns have no names but their positions (``.npy``, ``.npz``).
+    locate : callable or None
+        Row number (0-based) -> where it is in the file, for messages
+        (``"line 7"`` in a CSV file); None where the row number says it.
     """
 
-    def __init__(self, X, features, y, target, where):
+    def __init__(self, X, features, y, target, where, by_position=False, locate=None):
         self.X, self.features, self.y, self.target, self.where = X, features, y, target, where
+        self.by_position = by_position
+        self.locate = locate
 
     @property
     def n_rows(self):
@@ -240,24 +257,25 @@ def encode_labels(y, classes, where):
     return one_hot
 
 
-def numeric_target(y, where, target):
-    """The target as float64 numbers, or a DataError naming the first bad row."""
-    try:
-        values = y.astype(np.float64)
-    except (TypeError, ValueError):
-        for row, value in enumerate(y):
-            try:
-                float(value)
-            except (TypeError, ValueError):
-                raise DataError(f"{where}: target column {target!r} has the non-numeric value "
-                                f"{str(value)!r} at row {row + 1}; use --task classification "
-                                "for labels") from None
-        raise
+def numeric_target(y, where, target, locate=None):
+    """The target as float64 numbers, or a DataError naming the first bad row (and where
+    ``locate(row)`` says it is in the file, :attr:`Table.locate`)."""
+    row = _first_not_number(y)
+    if row is not None:
+        raise DataError(f"{where}: target column {target!r} has the non-numeric value "
+                        f"{str(y[row])!r} at {_row(row, locate)}; use --task classification "
+                        "for labels")
+    values = y.astype(np.float64)
     bad = first_non_finite(values.reshape(-1, 1))
     if bad is not None:
-        raise DataError(f"{where}: target column {target!r} has NaN or infinity at row "
-                        f"{bad[0] + 1}")
+        raise DataError(f"{where}: target column {target!r} has NaN or infinity at "
+                        f"{_row(bad[0], locate)}")
     return values
+
+
+def _row(row, locate=None):
+    """``"row 3"``, with ``" (line 7)"`` where ``locate`` knows the line."""
+    return f"row {row + 1}" + (f" ({locate(row)})" if locate is not None else "")
 
 
 def read_table(path, target=None, require_target=True):
@@ -270,7 +288,7 @@ def read_table(path, target=None, require_target=True):
         os.close(open_regular(path, "a data file or a folder of .npy shards", DataError)[0])
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".npy":
-        source = npy_rows(path) if not path.is_dir() else _shards(path)
+        source = _npy(path) if not path.is_dir() else _shards(path)
         return _array_table(source, target, str(path), require_target)
     if suffix == ".npz":
         return _npz_table(path, target, require_target)
@@ -282,17 +300,27 @@ def read_table(path, target=None, require_target=True):
                     ".npz and folders of .npy shards")
 
 
+def _npy(path):
+    """The rows of one ``.npy`` file; a file that is not one is a DataError."""
+    try:
+        return npy_rows(path)
+    except ValueError as error:  # host_io's: a header, dtype or size it cannot read
+        raise DataError(str(error)) from None
+
+
 def _shards(path):
     shards = sorted(path.glob("*.npy"))
     if not shards:
         raise DataError(f"{path}: the folder holds no .npy shards")
     try:
-        return ShardRows([npy_rows(shard) for shard in shards], where=str(path))
-    except ValueError as error:
+        return ShardRows([_npy(shard) for shard in shards], where=str(path))
+    except ValueError as error:  # a DataError already, or host_io's ValueError
         raise DataError(str(error)) from None
 
 
-def _target_index(target, names, where, require_target):
+def _target_index(target, names, where, require_target, by_position=False):
+    """The target's column: a name first; a column number only where the columns have
+    no names (``by_position``: arrays), negative from the end."""
     if target is None:
         if require_target:
             raise DataError(f"{where}: name the target column with --target (columns: "
@@ -300,15 +328,20 @@ def _target_index(target, names, where, require_target):
         return None
     if target in names:
         return names.index(target)
-    try:
-        index = int(target)
-    except ValueError:
-        index = None
+    index = _position(target) if by_position else None
     if index is not None and -len(names) <= index < len(names):
         return index % len(names)
     if not require_target:  # an optional target that this data does not have
         return None
     raise DataError(f"{where}: no column {target!r}; the columns are {_listing(names)}")
+
+
+def _position(target):
+    """``target`` as a column number, or None."""
+    try:
+        return int(target)
+    except ValueError:
+        return None
 
 
 def _listing(names):
@@ -321,14 +354,14 @@ def _array_table(source, target, where, require_target):
             ("int", "uint")):
         raise DataError(f"{where}: expected numbers, got dtype {source.dtype_name}")
     names = [str(index) for index in range(source.shape[1])]
-    index = _target_index(target, names, where, require_target)
+    index = _target_index(target, names, where, require_target, by_position=True)
     if index is None:
-        return Table(source, names, None, None, where)
+        return Table(source, names, None, None, where, by_position=True)
     y = np.concatenate([source.take(np.arange(start, min(start + _CHUNK, source.shape[0])))
                         [:, index] for start in range(0, source.shape[0], _CHUNK)])
     features = [column for column in range(source.shape[1]) if column != index]
     return Table(ColumnRows(source, features), [names[c] for c in features], y, names[index],
-                 where)
+                 where, by_position=True)
 
 
 def _npz_table(path, target, require_target):
@@ -347,7 +380,7 @@ def _npz_table(path, target, require_target):
             raise DataError(f"{path}: the archive has X but no y")
         names = [str(index) for index in range(X.shape[1])]
         return Table(ArrayRows(X, where=str(path)), names, None if y is None else y.reshape(-1),
-                     "y" if y is not None else None, str(path))
+                     "y" if y is not None else None, str(path), by_position=True)
     if len(arrays) != 1:
         raise DataError(f"{path}: expected arrays X and y, or a single 2-D array; found "
                         f"{sorted(arrays)}")
@@ -368,8 +401,7 @@ def _parquet_table(path, target, require_target):
         raise DataError(f"{path}: not a readable Parquet file ({error})") from None
     names = list(table.column_names)
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in names}
-    return _columns_table(columns, names, target, str(path), require_target,
-                          lambda row: f"row {row + 1}")
+    return _columns_table(columns, names, target, str(path), require_target)
 
 
 def _csv_table(path, target, require_target):
@@ -377,27 +409,58 @@ def _csv_table(path, target, require_target):
     descriptor = open_regular(path, "a CSV file", DataError)[0]  # checked again, as opened
     with os.fdopen(descriptor, newline="", encoding="utf-8-sig") as file:
         reader = csv.reader(file, delimiter=delimiter)
-        header = next(reader, None)
-        if not header:
-            raise DataError(f"{path}: the file is empty (a header row is needed)")
-        names = [name.strip() for name in header]
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(names):
-                raise DataError(f"{path}: line {line} has {len(row)} fields, the header has "
-                                f"{len(names)}")
-            rows.append(row)
+        try:
+            names, rows, lines = _csv_rows(reader, path)
+        except csv.Error as error:  # a field over csv.field_size_limit(), a NUL byte...
+            raise DataError(f"{path}: line {reader.line_num}: not readable as CSV "
+                            f"({error})") from None
+        except UnicodeDecodeError:
+            raise DataError(_not_utf8(path)) from None
     if not rows:
         raise DataError(f"{path}: no data rows under the header")
     cells = np.array(rows, dtype=object)
     columns = {name: cells[:, index] for index, name in enumerate(names)}
     return _columns_table(columns, names, target, str(path), require_target,
-                          lambda row: f"line {row + 2}")
+                          lambda row: f"line {lines[row]}")
 
 
-def _columns_table(columns, names, target, where, require_target, locate):
+def _csv_rows(reader, path):
+    """The header's names, the data rows, and the physical line each row starts on
+    (blank lines and newlines inside quoted fields counted)."""
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}: the file is empty (a header row is needed)")
+    names = [name.strip() for name in header]
+    rows, lines = [], []
+    start = reader.line_num + 1
+    for row in reader:
+        if row and any(cell.strip() for cell in row):
+            if len(row) != len(names):
+                raise DataError(f"{path}: line {start} has {len(row)} fields, the header has "
+                                f"{len(names)}")
+            rows.append(row)
+            lines.append(start)
+        start = reader.line_num + 1
+    return names, rows, lines
+
+
+def _not_utf8(path):
+    """The message for a file that is not UTF-8 text: its first such line and byte."""
+    with os.fdopen(open_regular(path, "a CSV file", DataError)[0], "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return (f"{path}: line {number}, byte {error.start + 1}: not UTF-8 text "
+                        f"({error.reason}); save the file as UTF-8")
+    return f"{path}: not UTF-8 text; save the file as UTF-8"
+
+
+def _columns_table(columns, names, target, where, require_target, locate=None):
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{where}: the header names the columns {_listing(repeated)} more than "
+                        "once; give each column its own name")
     index = _target_index(target, names, where, require_target)
     target_name = None if index is None else names[index]
     features = [name for name in names if name != target_name]
@@ -405,17 +468,15 @@ def _columns_table(columns, names, target, where, require_target, locate):
         raise DataError(f"{where}: no feature columns besides the target")
     X = np.empty((len(columns[names[0]]), len(features)))
     for position, name in enumerate(features):
-        X[:, position] = _numbers(columns[name], name, where, locate)
+        X[:, position] = _numbers(columns[name], name, where, locate or _row)
     y = None
     if target_name is not None:
         y = columns[target_name]
         if y.dtype == object:
             y = np.array([cell.strip() if isinstance(cell, str) else cell for cell in y])
-            try:
+            if _first_not_number(y) is None:  # else text labels
                 y = y.astype(np.float64)
-            except ValueError:
-                pass  # text labels
-    return Table(ArrayRows(X, where=where), features, y, target_name, where)
+    return Table(ArrayRows(X, where=where), features, y, target_name, where, locate=locate)
 
 
 def _numbers(values, name, where, locate):
@@ -428,13 +489,30 @@ def _numbers(values, name, where, locate):
             text = cell.strip() if isinstance(cell, str) else cell
             if text in ("", None):
                 raise DataError(f"{where}: column {name!r} has a missing value at {locate(row)}")
-            try:
-                numbers[row] = float(text)
-            except (TypeError, ValueError):
+            if not _is_number(text):
                 raise DataError(f"{where}: column {name!r} has the non-numeric value {text!r} at "
-                                f"{locate(row)}") from None
+                                f"{locate(row)}")
+            numbers[row] = float(text)
     bad = np.flatnonzero(~np.isfinite(numbers))
     if len(bad):
         what = "NaN" if np.isnan(numbers[bad[0]]) else "an infinite value"
         raise DataError(f"{where}: column {name!r} has {what} at {locate(bad[0])}")
     return numbers
+
+
+def _first_not_number(cells):
+    """The index of the first cell that is not a number as a table writes one (text
+    matching :data:`_NUMBER`, or a real number), or None."""
+    if getattr(cells, "dtype", None) is not None and cells.dtype.kind in "biuf":
+        return None
+    for row, cell in enumerate(cells):
+        if not _is_number(cell):
+            return row
+    return None
+
+
+def _is_number(cell):
+    if isinstance(cell, (str, np.str_)):
+        return _NUMBER.fullmatch(cell.strip()) is not None
+    return isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(
+        cell, (bool, np.bool_))

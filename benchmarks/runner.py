@@ -97,7 +97,7 @@ def plot(path, rows):
         ax.set_xlabel("µs per step (lower is better)" if workload == "seed-sin"
                       else "samples per second")
         ax.set_title(workload)
-    fig.savefig(bpnn_plot.check_path(path), dpi=110)
+    bpnn_plot.save_figure(fig, path)
 
 
 def _heat_map(ax, block, who):

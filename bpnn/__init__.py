@@ -45,7 +45,7 @@ from .losses import LOSSES, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, get_optimizer
 from .divergence import DivergenceError
-from .files import ModelFileError, load, save
+from .files import ModelFileError, WriteError, load, save
 
 
 def __getattr__(name):
@@ -86,6 +86,7 @@ __all__ = [
     "Normal",
     "Optimizer",
     "ReduceLROnPlateau",
+    "WriteError",
     "activations",
     "available_backends",
     "callbacks",

@@ -52,7 +52,7 @@ class DemoResult:
 
         fig = self._plotter(plot)
         if path is not None:
-            fig.savefig(plot.check_path(path), dpi=110)
+            plot.save_figure(fig, path)
         return fig
 
 

@@ -13,13 +13,22 @@ the global batch's mean loss.  Every rank then takes the same optimizer step:
 P ranks with batch B train as one process with batch P*B, up to the order of
 the floating-point sums.
 
-Only rank 0 writes (checkpoints, CSV logs, progress).  An exception on any
-rank aborts the whole job (``MPI_Abort``) with the rank and the message, so
-no rank waits forever in a collective call.
+Only rank 0 writes (checkpoints, CSV logs, progress).
+
+Before the first step the ranks agree (:meth:`Distributed.agree`, one
+``allgather``): each sends a small record of what must be equal (rows,
+columns, dtype, layer shapes, epochs, batch size, optimizer, penalty, a
+digest of the data) or the error it met while starting (bad data, a bad
+option); any failure or disagreement raises on **every** rank the same
+:class:`RanksDisagree`, so none is left waiting.  An exception after that
+aborts the whole job (``MPI_Abort``) with the rank and the message, and so
+does an uncaught exception anywhere in the script once the ranks of
+``COMM_WORLD`` are known (:meth:`Distributed.world`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sys
@@ -28,6 +37,29 @@ import time
 from .flat import read_flat, write_flat
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
+
+#: The most bytes of an array the data digest reads whole; larger arrays are sampled
+#: by rows (an evenly strided set, the first and the last included)
+DIGEST_BYTES = 64 << 20
+DIGEST_ROWS = 4096
+
+
+class RanksDisagree(ValueError):
+    """The ranks of a distributed fit do not agree on what must be equal, or one of them
+    failed while starting; raised on every rank at once.
+
+    Attributes
+    ----------
+    fields : list of str
+        The fields the ranks differ on (empty when a rank failed).
+    failed : dict
+        ``{rank: "Type: message"}`` of the ranks that failed while starting.
+    """
+
+    def __init__(self, message, fields=(), failed=None):
+        super().__init__(message)
+        self.fields = list(fields)
+        self.failed = dict(failed or {})
 
 
 class Distributed:
@@ -72,6 +104,10 @@ class Distributed:
         self.allreduce_seconds, self.allreduce_calls = 0.0, 0
         self._flat = None  # the flat gradient buffer, reused from step to step
         self._local_rank = None
+        #: how many times the ranks have checked their start together (:meth:`agree`)
+        self.agreements = 0
+        if self.size > 1 and self.comm is MPI.COMM_WORLD:
+            _abort_on_uncaught(self)
 
     _world = None
 
@@ -95,18 +131,57 @@ class Distributed:
     def place(self, network, like):
         """Put an unbuilt ``network`` on this rank's device: on a GPU backend chosen without a
         device (``"cupy"``, ``"auto"``), GPU ``local_rank`` modulo the node's GPUs."""
+        local_rank = self.local_rank  # collective: every rank, before anything may raise
         if network.built or ":" in str(network.backend_spec or ""):
             return
         from .backends import get_backend
 
         data = like if hasattr(like, "shape") else None  # a path decides no library
         network.backend_spec = get_backend(network.backend_spec, like=data).for_local_rank(
-            self.local_rank)
+            local_rank)
 
     @property
     def writer(self):
         """Whether this rank writes files and progress (rank 0)."""
         return self.rank == 0
+
+    def starting(self):
+        """A context for the start of a fit: see :class:`Start`."""
+        return Start(self)
+
+    def agree(self, record=None, error=None):
+        """Check with every rank (a collective call) that the start went well everywhere.
+
+        Parameters
+        ----------
+        record : dict, optional
+            What must be equal on every rank (see :func:`start_record`).
+        error : BaseException, optional
+            The error this rank met while starting (then ``record`` is not needed).
+
+        Raises
+        ------
+        RanksDisagree
+            On every rank, when a rank failed (its message is named) or the records
+            differ (each differing field is named with each rank's value); on a rank that
+            failed itself, nothing is raised here: it raises its own error.
+        """
+        told = None if error is None else f"{type(error).__name__}: {error}"
+        gathered = self.comm.allgather((record, told))
+        self.agreements += 1
+        failed = {rank: told for rank, (_, told) in enumerate(gathered) if told is not None}
+        refusal = None
+        if error is not None:
+            error.bpnn_ranks_know = True  # every rank has it (a Start lets it pass)
+        elif failed:
+            refusal = RanksDisagree(
+                "; ".join(f"rank {rank} of {self.size} failed before training: {told}"
+                          for rank, told in failed.items()), failed=failed)
+        else:
+            refusal = _disagreement(gathered, record)
+        if refusal is not None:
+            refusal.bpnn_ranks_know = True
+            raise refusal
 
     def synchronize_start(self, network):
         """Give every rank rank 0's weights and random stream (so the same shuffles)."""
@@ -176,3 +251,152 @@ class Distributed:
         print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: {error}; "
               "aborting the MPI job", file=sys.stderr, flush=True)
         self.comm.Abort(1)
+
+
+class Start:
+    """The start of a distributed fit, up to the ranks' agreement.
+
+    ``with dist.starting() as start:`` around the whole fit, and ``start.agree(record)``
+    once every rank has checked its data and options.  An exception escaping the block
+    before any agreement inside it joins the agreement with the error (so every other
+    rank raises :class:`RanksDisagree` naming it, and this rank its own error); one after
+    it, other than those the ranks agreed on, aborts the job (``MPI_Abort``): the others
+    may be waiting in a collective call.  Blocks nest (an estimator's fit around the
+    network's).  With ``dist`` None (not distributed) it does nothing.
+    """
+
+    def __init__(self, dist):
+        self.dist = dist
+        self.seen = None
+
+    def __enter__(self):
+        if self.dist is not None:
+            self.dist.local_rank  # noqa: B018 - the one collective call before the agreement
+            self.seen = self.dist.agreements
+        return self
+
+    def agree(self, record):
+        """Join the agreement with this rank's ``record`` (see :meth:`Distributed.agree`)."""
+        if self.dist is not None:
+            self.dist.agree(record)
+
+    def __exit__(self, kind, error, trace):
+        dist = self.dist
+        if dist is None or error is None or getattr(error, "bpnn_ranks_know", False):
+            return False
+        if dist.agreements == self.seen:
+            dist.agree(error=error)  # the others raise RanksDisagree; this rank its own
+        elif dist.size > 1:
+            dist.abort(error)  # no rank may be left waiting in a collective call
+        return False
+
+
+def start_record(network, data, **options):
+    """What every rank of a distributed fit must agree on, as a dict of plain values.
+
+    Parameters
+    ----------
+    network : Network
+        Built: its dtype and layer shapes.
+    data : data provider or tuple of arrays
+        The fit's provider (arrays, or files and memory maps) or ``(X, T)``: its rows,
+        columns and digest (see :func:`data_digest`).
+    **options
+        Anything else that must be equal (epochs, batch size, optimizer, penalty...);
+        an optimizer counts by its name and configuration.
+    """
+    arrays, stream = _sources(data)
+    pair = arrays[:2] if arrays is not None else (stream.X, stream.T)
+    return {"rows": pair[0].shape[0], "columns": [tuple(part.shape[1:]) for part in pair],
+            "dtype": network.dtype_name,
+            "layer shapes": [tuple(param.shape) for param in network.parameters],
+            **{name: _plain(value) for name, value in options.items()},
+            "data digest": data_digest(network.backend, data)}
+
+
+def data_digest(backend, data):
+    """A short hash of a fit's data (a provider, or a tuple of arrays): of the whole
+    arrays' host bytes (through the backend's ``to_numpy``) up to :data:`DIGEST_BYTES`,
+    else of an evenly strided sample of :data:`DIGEST_ROWS` rows; for files and memory
+    maps, that sample read from them."""
+    digest = hashlib.blake2b(digest_size=16)
+    arrays, stream = _sources(data)
+    if arrays is not None:
+        n = arrays[0].shape[0]
+        whole = sum(math.prod(array.shape) for array in arrays) * 8 <= DIGEST_BYTES
+        rows = None if whole else _strided(n)
+        for array in arrays:
+            sample = array if rows is None else backend.xp.take(
+                array, backend.xp.asarray(rows, device=backend.device), axis=0)
+            _update(digest, backend.to_numpy(sample))
+    else:  # rows read from files: a sample, the same on every rank
+        for block in stream.host_batch(_strided(stream.n_samples)):
+            _update(digest, block)
+    return digest.hexdigest()
+
+
+def _sources(data):
+    """``(arrays, None)`` for arrays or a provider of arrays, ``(None, stream)`` for rows
+    read from files."""
+    if isinstance(data, (tuple, list)):
+        return tuple(array for array in data if array is not None), None
+    arrays = getattr(data, "arrays", None)
+    return (arrays, None) if arrays is not None else (None, data.stream)
+
+
+def _strided(n):
+    """At most :data:`DIGEST_ROWS` row indices spread evenly over ``n`` rows."""
+    if n <= DIGEST_ROWS:
+        return list(range(n))
+    return sorted({(i * (n - 1)) // (DIGEST_ROWS - 1) for i in range(DIGEST_ROWS)})
+
+
+def _update(digest, host):
+    digest.update(f"{host.shape} {host.dtype};".encode())
+    digest.update(host.tobytes())
+
+
+def _plain(value):
+    """A value comparable across ranks: optimizers by their name and configuration."""
+    config = getattr(value, "config", None)
+    if callable(config):
+        return f"{type(value).__name__}{sorted(config().items())}"
+    return value
+
+
+def _disagreement(gathered, record):
+    """The :class:`RanksDisagree` for the fields the gathered records differ on, or None."""
+    fields = [field for field in record
+              if any(other.get(field) != record[field] for other, _ in gathered)]
+    if not fields:
+        return None
+    return RanksDisagree("the ranks of the distributed fit disagree on "
+                         + "; ".join(f"{field} ({_values(gathered, field)})" for field in fields)
+                         + ": every rank must have the same data and options", fields=fields)
+
+
+def _values(gathered, field):
+    """``rank 0: a, rank 1: b`` for one field of the gathered records."""
+    values = [(rank, record.get(field)) for rank, (record, _) in enumerate(gathered)]
+    shown = [f"rank {rank}: {_short(value)}" for rank, value in values]
+    return ", ".join(shown)
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _abort_on_uncaught(dist):
+    """Make an uncaught exception end the whole MPI job: the Python default prints it, and
+    the rank's exit would leave the others waiting in their next collective call."""
+    previous = sys.excepthook
+    if getattr(previous, "bpnn_aborts", False):
+        return
+
+    def hook(kind, error, trace):
+        previous(kind, error, trace)
+        dist.abort(error)
+
+    hook.bpnn_aborts = True
+    sys.excepthook = hook

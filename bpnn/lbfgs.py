@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .distributed import start_record
 from .divergence import DivergenceError
 from .flat import read_flat
 
@@ -255,6 +256,10 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
     # ignore device=), its warnings silent; a step's freed host memory is reused
     with network.backend.scope(), network.backend.training_memory():
         if distributed is not None:
+            with distributed.starting() as start:  # every rank the same data and options
+                start.agree(start_record(network, (X, T, w), l2=l2, l2_shared=l2_shared,
+                                         max_iter=max_iter, max_fun=max_fun, gtol=gtol,
+                                         ftol=ftol, memory=memory))
             distributed.synchronize_start(network)
         objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
         x = objective.pack(network.parameters)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 
+from .errors import InputError
 from .validation import writable_path
+from .writing import open_atomic
 
 _INSTALL_HINT = ("bpnn's plots need matplotlib: pip install \"bpnn[plot]\" "
                  "(or pip install matplotlib)")
@@ -26,24 +28,31 @@ def require_matplotlib():
     return matplotlib
 
 
-def check_path(path):
+def check_path(path, inputs=()):
     """Check, before any training, that a figure can be saved at ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    inputs : iterable of str or path-like or None
+        Files the caller reads or writes otherwise: writing over one is refused.
 
     Raises
     ------
     ImportError
         matplotlib is not installed.
     ValueError
-        The folder does not exist or matplotlib cannot write the extension.
+        The path cannot be written (:func:`~bpnn.validation.writable_path`) or
+        matplotlib cannot write the extension.
     """
     require_matplotlib()
     from matplotlib.backend_bases import FigureCanvasBase
 
-    path = writable_path(path, "the plot")
+    path = writable_path(path, "the plot", inputs)
     extension = os.path.splitext(path)[1].lstrip(".").lower()
     formats = FigureCanvasBase.get_supported_filetypes()
     if extension not in formats:
-        raise ValueError(f"cannot save the plot to {path!r}: the extension must be one of "
+        raise InputError(f"cannot save the plot to {path!r}: the extension must be one of "
                          f"{', '.join('.' + name for name in sorted(formats))}")
     return path
 
@@ -73,8 +82,17 @@ def _finish(fig, ax, path, title, xlabel, ylabel, legend=True):
     if legend:
         ax.legend()
     if path is not None:
-        fig.savefig(check_path(path), dpi=110)
+        save_figure(fig, path)
     return fig
+
+
+def save_figure(fig, path):
+    """Save the matplotlib Figure ``fig`` to ``path`` atomically (:mod:`bpnn.writing`),
+    in the format its extension names; ``path``."""
+    path = check_path(path)
+    with open_atomic(path, "the plot") as file:
+        fig.savefig(file, format=os.path.splitext(path)[1][1:].lower(), dpi=110)
+    return path
 
 
 def _host_data(model, X, y, n_inputs, function, hint=""):

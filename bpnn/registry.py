@@ -6,6 +6,8 @@ Activations, losses, initializers and optimizers are each a registry
 
 from __future__ import annotations
 
+from .errors import InputError
+
 
 class Configurable:
     """An object rebuilt from its constructor's keyword arguments.
@@ -41,17 +43,17 @@ def lookup(value, registry, base, kind, **params):
 
     Raises
     ------
-    ValueError
-        For an unknown name (the message lists the known ones) or arguments
+    InputError
+        (a ``ValueError``) for an unknown name (the message lists the known ones) or arguments
         the constructor does not take or accept.
     """
     if isinstance(value, base):
         return value
     cls = registry.get(str(value).lower())
     if cls is None:
-        raise ValueError(f"unknown {kind} {value!r}; choose one of {', '.join(sorted(registry))}")
+        raise InputError(f"unknown {kind} {value!r}; choose one of {', '.join(sorted(registry))}")
     try:
         return cls(**params)
     except TypeError as error:
-        raise ValueError(f"{kind} {value!r} does not take the arguments {sorted(params)} "
+        raise InputError(f"{kind} {value!r} does not take the arguments {sorted(params)} "
                          f"({error})") from None

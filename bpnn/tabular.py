@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .files import schema
 from .files.model_file import read_model, save_model
 
 TASKS = ("regression", "classification")
@@ -43,20 +44,22 @@ class TabularModel:
 
     @classmethod
     def load(cls, path, backend=None):
-        """Read a model written by ``bpnn train``; a plain network file is refused."""
+        """Read a model written by ``bpnn train``; a plain network file is refused.
+
+        Raises
+        ------
+        ModelFileError
+            Not a model of ``bpnn train``, or a table description that does not fit
+            its network (the message names the field).
+        """
         from .files import ModelFileError
 
         network, extra = read_model(path, backend=backend)
-        info = (extra or {}).get("tabular")
-        if not isinstance(info, dict) or info.get("task") not in TASKS or not isinstance(
-                info.get("features"), list):
+        info = (extra or {}).get("tabular") if isinstance(extra, dict) else None
+        if not isinstance(info, dict):
             raise ModelFileError(f"{path}: a bpnn network without a table description (not "
                                  "written by bpnn train); load it with bpnn.load in Python")
-        if len(info["features"]) != network.n_features:
-            raise ModelFileError(f"{path}: the table description names "
-                                 f"{len(info['features'])} features, the network takes "
-                                 f"{network.n_features}")
-        return cls(network, info)
+        return cls(network, table_info(path, info, network))
 
     # -- predictions ----------------------------------------------------------------
     def outputs(self, rows):
@@ -127,3 +130,23 @@ class TabularModel:
         return {"accuracy": float(xp.mean(xp.astype(picked == truth, Y.dtype))),
                 "log_loss": log_loss, "confusion": confusion, "classes": self.info["classes"],
                 "n": int(n)}
+
+
+def table_info(path, info, network):
+    """``info`` (the ``tabular`` content of a model file) after checking every field
+    against ``network``; a bad field is a :class:`~bpnn.files.ModelFileError` naming it."""
+    where = "extra.tabular"
+    task = schema.text(path, info.get("task"), f"{where}.task", TASKS)
+    features = schema.sequence(path, info.get("features"), f"{where}.features",
+                               network.n_features, schema.text)
+    if len(set(features)) != len(features):
+        raise schema.refuse(path, f"{where}.features", "names a column twice")
+    schema.text(path, info.get("target"), f"{where}.target", allow_none=True)
+    if task == "classification":
+        schema.labels(path, info.get("classes"), f"{where}.classes", network.n_outputs)
+        if network.n_outputs < 2:
+            raise schema.refuse(path, f"{where}.classes", "must name two or more classes")
+    else:
+        schema.number(path, info.get("y_mean"), f"{where}.y_mean")
+        schema.number(path, info.get("y_scale"), f"{where}.y_scale", positive=True)
+    return info

@@ -7,6 +7,8 @@ import os
 
 from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
 from .data import epochs_for
+from .distributed import Start, start_record
+from .files.checkpoint import resume_record
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .optimizers import get_optimizer
 from .steps import train_step
@@ -98,8 +100,11 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         see :mod:`bpnn.distributed`): every rank calls ``fit`` with the same
         arrays, works on its piece of each batch of ``P * batch_size`` rows, and
         the gradients are summed with one ``Allreduce`` per step.  Only rank 0
-        writes checkpoints, logs and progress; an error on any rank aborts
-        the job.  Needs ``pip install "bpnn[distributed]"``.
+        writes checkpoints, logs and progress.  Before the first step the ranks
+        check that they agree on the data (rows, a digest) and the options; a
+        difference, or an error on one rank while starting, raises
+        :class:`~bpnn.distributed.RanksDisagree` on every rank.  An error
+        during training aborts the job.  Needs ``pip install "bpnn[distributed]"``.
 
     Returns
     -------
@@ -112,20 +117,65 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
     ------
     ValueError
         Bad data or options, or a checkpoint of another run.
+    RanksDisagree
+        Distributed: the ranks differ in their data or options, or one failed while
+        starting (a ``ValueError``).
     ModelFileError
         ``resume`` names a file that is not a sound checkpoint.
     DivergenceError
         The loss or a weight became NaN or infinite.
     """
-    epochs = positive_int(epochs, "epochs")
-    batch_size = positive_int(batch_size, "batch_size", allow_none=True)
-    l2 = non_negative_float(l2, "l2")
-    optimizer = get_optimizer(optimizer)
-    checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
+    dist = None
+    if distributed:
+        from .distributed import Distributed
+
+        dist = distributed if isinstance(distributed, Distributed) else Distributed.world()
+    # distributed, an error on one rank before the ranks agree reaches every rank; one
+    # after it aborts the job (see bpnn.distributed.Start)
+    with Start(dist) as start:
+        epochs = positive_int(epochs, "epochs")
+        batch_size = positive_int(batch_size, "batch_size", allow_none=True)
+        l2 = non_negative_float(l2, "l2")
+        optimizer = get_optimizer(optimizer)
+        checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
+        _check_choices(verbose, on_divergence)
+        callbacks = _checked_callbacks(callbacks)
+        if resume is True:
+            if checkpoint is None:
+                raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint "
+                                 "path")
+            resume = checkpoint if os.path.exists(checkpoint) else None
+        if checkpoint is not None:
+            writable_path(checkpoint, "the checkpoint")
+        if memory_budget is not None:
+            memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)
+        if dist is not None:
+            dist.place(network, like=X)
+        network.distributed = dist
+        try:
+            # the provider builds the network from the data (its first rows, for a stream),
+            # with the backend's device current; the run then keeps it current throughout
+            data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)
+            penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
+            try:
+                with network.backend.scope():
+                    return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
+                                validation_data, callbacks, verbose, checkpoint,
+                                checkpoint_every, resume, on_divergence, start)
+            finally:
+                data.close()
+        finally:
+            network.distributed = None
+
+
+def _check_choices(verbose, on_divergence):
     if verbose not in (0, 1, 2) or isinstance(verbose, float):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     if on_divergence not in ("raise", "reduce_lr"):
         raise ValueError(f"on_divergence must be 'raise' or 'reduce_lr', got {on_divergence!r}")
+
+
+def _checked_callbacks(callbacks):
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
     callbacks = list(callbacks)
@@ -133,44 +183,11 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         if not isinstance(callback, Callback):
             raise TypeError("callbacks must be bpnn Callback objects, got "
                             f"{type(callback).__name__}")
-    if resume is True:
-        if checkpoint is None:
-            raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint path")
-        resume = checkpoint if os.path.exists(checkpoint) else None
-    if checkpoint is not None:
-        writable_path(checkpoint, "the checkpoint")
-
-    if memory_budget is not None:
-        memory_budget = positive_int(memory_budget, "memory_budget", allow_zero=True)
-    dist = None
-    if distributed:
-        from .distributed import Distributed
-
-        dist = distributed if isinstance(distributed, Distributed) else Distributed.world()
-        dist.place(network, like=X)
-    network.distributed = dist
-    try:
-        # the provider builds the network from the data (its first rows, for a stream),
-        # with the backend's device current; the run then keeps it current throughout
-        data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)
-        penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
-        try:
-            with network.backend.scope():
-                return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
-                            validation_data, callbacks, verbose, checkpoint, checkpoint_every,
-                            resume, on_divergence)
-        finally:
-            data.close()
-    except BaseException as error:
-        if dist is not None and dist.size > 1:
-            dist.abort(error)  # no rank may be left waiting in a collective call
-        raise
-    finally:
-        network.distributed = None
+    return callbacks
 
 
 def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validation_data,
-         callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence):
+         callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence, start):
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -200,7 +217,8 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
     # global batch resumes it
     global_batch = batch_size if dist is None or batch_size is None else batch_size * dist.size
     settings = {"batch_size": global_batch, "shuffle": bool(shuffle), **penalty, "samples": n,
-                "weighted": data.weighted, "steps": steps}
+                "weighted": data.weighted, "steps": steps,
+                **resume_record(network, optimizer, data, checkpoint or resume)}
     start_epoch, stopped = 0, False
     if resume is not None:
         from .files.checkpoint import restore_checkpoint
@@ -208,6 +226,9 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
         start_epoch, stopped = restore_checkpoint(resume, network, optimizer, callbacks, history,
                                                   settings)
     if dist is not None:
+        start.agree(start_record(network, data, epochs=epochs, batch_size=batch_size,
+                                 optimizer=optimizer, shuffle=bool(shuffle), **penalty,
+                                 validation=validation is not None, initial_epoch=start_epoch))
         dist.synchronize_start(network)
     run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": steps, "samples": n,
            "batch_size": batch_size, "validation": validation is not None, "verbose": verbose}

@@ -8,6 +8,8 @@ import operator
 import os
 import stat
 
+from .errors import InputError
+
 
 def _first_non_finite(xp, backend, A):
     """``(row, column)`` of the first NaN or infinity in 2-D ``A``."""
@@ -38,38 +40,39 @@ def as_matrix(backend, A, dtype, *, name, n_rows=None, n_columns=None, allow_vec
 
     Raises
     ------
-    ValueError
-        Non-numeric data, wrong number of dimensions, no rows, a shape that
-        does not match, NaN or infinity (with its row and column).
+    InputError
+        (a ``ValueError``): non-numeric data, wrong number of dimensions, no
+        rows, a shape that does not match, NaN or infinity (with its row and
+        column).
     """
     xp = backend.xp
     try:
         A = backend.asarray(A)
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+        raise InputError(f"{name}: {error}") from None
     if A.ndim == 1 and allow_vector:
         A = xp.reshape(A, (-1, 1))
     if A.ndim != 2:
         hint = " (reshape one feature with .reshape(-1, 1))" if A.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D (n_samples, n_columns); got shape "
+        raise InputError(f"{name} must be 2-D (n_samples, n_columns); got shape "
                          f"{tuple(A.shape)}{hint}")
     if A.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it has 0 samples")
+        raise InputError(f"{name} is empty: it has 0 samples")
     if n_rows is not None and A.shape[0] != n_rows:
-        raise ValueError(f"{name} has {A.shape[0]} samples but X has {n_rows}")
+        raise InputError(f"{name} has {A.shape[0]} samples but X has {n_rows}")
     if n_columns is not None and A.shape[1] != n_columns:
         hint = f": {columns_hint}" if columns_hint else ""
-        raise ValueError(f"{name} has {A.shape[1]} columns but the network expects "
+        raise InputError(f"{name} has {A.shape[1]} columns but the network expects "
                          f"{n_columns}{hint}")
     if not bool(xp.all(xp.isfinite(A))):
         row, column = _first_non_finite(xp, backend, A)
-        raise ValueError(f"{name} contains NaN or infinity (first at row {row}, column {column})")
+        raise InputError(f"{name} contains NaN or infinity (first at row {row}, column {column})")
     if A.dtype != dtype:
         with backend.errstate():  # values beyond the model's float range become inf: checked next
             A = xp.astype(A, dtype)
         if not bool(xp.all(xp.isfinite(A))):
             row, column = _first_non_finite(xp, backend, A)
-            raise ValueError(f"{name} has values beyond the range of the model's dtype "
+            raise InputError(f"{name} has values beyond the range of the model's dtype "
                              f"{backend.dtype_name(dtype)} (first at row {row}, column {column})")
     return A
 
@@ -79,36 +82,98 @@ def weight_column(backend, w, dtype, n_rows, *, name="sample_weight"):
 
     Raises
     ------
-    ValueError
-        A shape other than (n_rows,), NaN, infinity, a negative weight, or
-        weights that are all zero.
+    InputError
+        (a ``ValueError``): a shape other than (n_rows,), NaN, infinity, a
+        negative weight, or weights that are all zero.
     """
     xp = backend.xp
     try:
         w = backend.asarray(w)
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+        raise InputError(f"{name}: {error}") from None
     if w.ndim == 2 and w.shape[1] == 1:
         w = xp.reshape(w, (-1,))
     if w.ndim != 1 or w.shape[0] != n_rows:
-        raise ValueError(f"{name} must have shape ({n_rows},), one weight per sample; got "
+        raise InputError(f"{name} must have shape ({n_rows},), one weight per sample; got "
                          f"shape {tuple(w.shape)}")
     w = as_matrix(backend, w, dtype, name=name, allow_vector=True)
     if bool(xp.any(w < 0)):
-        raise ValueError(f"{name} has negative weights; weights must be >= 0")
+        raise InputError(f"{name} has negative weights; weights must be >= 0")
     if not bool(xp.any(w > 0)):
-        raise ValueError(f"{name} is all zeros: at least one sample must have a positive weight")
+        raise InputError(f"{name} is all zeros: at least one sample must have a positive weight")
     return w
 
 
-def writable_path(path, what):
-    """``path`` as a string, after checking that its folder exists (before any work is
-    done that a missing folder would waste); ``what`` names the file in the message."""
+class WriteError(InputError, OSError):
+    """A file that bpnn will not or cannot write: the destination is not a regular
+    file, is one of the command's inputs, its folder is missing or read-only, or
+    the write failed (a full disk...).  The message names the file; ``errno`` is
+    the operating system's code where there is one.  It is an
+    :class:`~bpnn.errors.InputError` (so a ``ValueError``: a problem the user can
+    act on) and an ``OSError`` (what a failed write is)."""
+
+    def __str__(self):  # the message alone, not OSError's "[Errno n] ..." form
+        return str(self.args[0]) if self.args else ""
+
+
+def writable_path(path, what, inputs=()):
+    """``path`` as a string, once it is known that ``what`` can be written there.
+
+    Called before any work is done that a bad destination would waste (every
+    command checks its outputs before it trains or predicts), and again by the
+    writer itself.
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str
+        What the file is, for the message (``"the model"``).
+    inputs : iterable of str or path-like or None
+        Files the command reads; writing over one of them is refused.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    WriteError
+        ``path`` exists and is not a regular file (a folder, device, FIFO,
+        socket; a symbolic link is judged by what it points to), is one of
+        ``inputs``, or its folder is missing, not a folder or not writable.
+    """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        kind = _not_regular(os.stat(path).st_mode)
+    except FileNotFoundError:
+        kind = None
+    except OSError as failure:
+        reason = _REASONS.get(failure.errno, failure.strerror or str(failure))
+        raise WriteError(f"cannot write {what} {path!r}: {reason}") from None
+    if kind is not None:
+        raise WriteError(f"cannot write {what} {path!r}: it is {kind}, not a regular file "
+                         "(bpnn replaces only regular files)")
+    for source in inputs:
+        if source is not None and same_file(path, source):
+            raise WriteError(f"cannot write {what} {path!r}: it is the input "
+                             f"{os.fspath(source)!r}; choose another file")
+    folder = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {what} {path!r}: the folder {folder!r} does not exist")
+        raise WriteError(f"cannot write {what} {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteError(f"cannot write {what} {path!r}: the folder {folder!r} is not "
+                         "writable (permission denied)")
     return path
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file: by device and inode when both exist
+    (hard links, symbolic links, ``./x`` and ``x``), else by their resolved paths."""
+    a, b = os.fspath(a), os.fspath(b)
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
 #: What a path is, by its ``stat`` file type, for the messages of :func:`open_regular`.
@@ -213,7 +278,7 @@ def non_negative_float(value, name):
     except (TypeError, ValueError):
         number = math.nan
     if not (number >= 0.0 and math.isfinite(number)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
     return number
 
 
@@ -236,5 +301,5 @@ def positive_int(value, name, allow_none=False, allow_zero=False):
         number = -1
     if number < (0 if allow_zero else 1):
         kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+        raise InputError(f"{name} must be {kind} integer, got {value!r}")
     return number

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
     reason='MPI is not installed (pip install "bpnn[distributed]")')
 
 
-def run_job(tmp_path, ranks, *options, check=True):
+def run_job(tmp_path, ranks, *options, check=True, timeout=120):
     """Run the job on ``ranks`` processes (0: one plain process); the saved arrays."""
     out = tmp_path / f"out-{ranks}-{abs(hash(options))}.npz"
     command = [sys.executable, str(JOB), str(out), *options]
@@ -37,7 +37,7 @@ def run_job(tmp_path, ranks, *options, check=True):
     else:
         command.append("--single")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check:
         assert done.returncode == 0, done.stderr
         return np.load(out), done

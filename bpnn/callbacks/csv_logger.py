@@ -6,6 +6,7 @@ import csv
 import os
 
 from ..validation import writable_path
+from ..writing import open_atomic, write_atomic, write_errors
 from .base import Callback
 
 
@@ -61,7 +62,7 @@ class CSVLogger(Callback):
             with open(self.filename, newline="", encoding="utf-8") as file:
                 self._columns = next(csv.reader(file, delimiter=self.separator), None)
         else:
-            open(self.filename, "w").close()  # noqa: SIM115 - a new, empty log
+            write_atomic(self.filename, b"", "the CSV log")  # a new, empty log
             self._columns = None
 
     def _drop_rows_from(self, epoch):
@@ -71,7 +72,7 @@ class CSVLogger(Callback):
             rows = list(csv.reader(file, delimiter=self.separator))
         kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit()
                            and int(row[0]) < epoch]
-        with open(self.filename, "w", newline="", encoding="utf-8") as file:
+        with open_atomic(self.filename, "the CSV log", text=True) as file:
             csv.writer(file, delimiter=self.separator).writerows(kept)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -79,7 +80,8 @@ class CSVLogger(Callback):
             return
         # The file is opened for each row: no handle outlives an interrupted run.
         logs = logs or {}
-        with open(self.filename, "a", newline="", encoding="utf-8") as file:
+        with write_errors("the CSV log", self.filename), \
+                open(self.filename, "a", newline="", encoding="utf-8") as file:
             if self._columns is None:
                 keys = [key for key in self._FIRST if key in logs]
                 keys += sorted(key for key in logs if key not in self._FIRST)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
+
 
 def add_parser(commands):
     bench = commands.add_parser(
@@ -33,7 +35,7 @@ def _names(text, known, what):
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"unknown {what} {unknown}; choose from {', '.join(known)}")
+        raise InputError(f"unknown {what} {unknown}; choose from {', '.join(known)}")
     return names
 
 
@@ -43,7 +45,7 @@ def run(args):
     from ..plot import check_path
 
     if args.repeats < 5 and not args.quick:
-        raise ValueError(f"--repeats must be at least 5 (medians of fewer are noise), got "
+        raise InputError(f"--repeats must be at least 5 (medians of fewer are noise), got "
                          f"{args.repeats}")
     if args.plot is not None:
         check_path(args.plot)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def positive_ints(text):
@@ -14,6 +15,33 @@ def positive_ints(text):
     if not values or any(value < 1 for value in values):
         raise argparse.ArgumentTypeError(f"expected positive integers like 64,32, got {text!r}")
     return values
+
+
+def positive_int(text):
+    """``"100"`` -> ``100``: a positive integer (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_float(text):
+    """``"0.01"`` -> ``0.01``: a finite number >= 0 (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def parameter_count(sizes):
+    """The weights and biases of dense layers ``sizes[0] -> sizes[1] -> ...``."""
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
 
 
 def print_scores(scores, say=print):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import sys
 
-from ..backends.tables import ColumnRows, encode_labels, numeric_target, read_table
+from ..backends.tables import ColumnRows, DataError, encode_labels, numeric_target, read_table
 from ..tabular import TabularModel
+from ..validation import writable_path
+from ..writing import open_atomic
 from .common import print_scores
 
 
@@ -43,15 +45,17 @@ def _model_and_table(args, require_target):
         table = read_table(args.data, getattr(args, "target", None) or trained)
     else:  # the target column, where DATA has it, is set aside (and not parsed as a feature)
         table = read_table(args.data, trained, require_target=False)
-        if table.target is not None and table.target.isdigit() and \
+        if table.by_position and table.target is not None and \
                 len(table.features) != len(features):  # an array's column number: a feature
             table = read_table(args.data, None, require_target=False)
+    if table.by_position and len(table.features) == len(features):
+        table.features = list(features)  # unnamed columns: the model's, in its order
     if table.features != features:
         missing = [name for name in features if name not in table.features]
         if missing or len(table.features) != len(features):
-            raise ValueError(f"{table.where}: the model takes the columns {_short(features)}; "
-                             + (f"missing {_short(missing)}" if missing else
-                                f"the data has {_short(table.features)}"))
+            raise DataError(f"{table.where}: the model takes the columns {_short(features)}; "
+                            + (f"missing {_short(missing)}" if missing else
+                               f"the data has {_short(table.features)}"))
         order = [table.features.index(name) for name in features]  # same columns, reordered
         table.X, table.features = ColumnRows(table.X, order), features
     table.check_finite()
@@ -63,25 +67,32 @@ def _short(names):
 
 
 def run(args):
+    inputs = [args.model, args.data]
+    if args.out:  # before the model is read: a bad destination must not cost the work
+        writable_path(args.out, "the predictions", inputs)
     model, table = _model_and_table(args, require_target=False)
     try:
-        out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        try:
-            writer = csv.writer(out)
-            wrote_header = False
-            for header, row in model.predictions(table.X):
-                if not wrote_header:
-                    writer.writerow(header)
-                    wrote_header = True
-                writer.writerow([_cell(value) for value in row])
-        finally:
-            if out is not sys.stdout:
-                out.close()
+        if args.out:
+            with open_atomic(args.out, "the predictions", text=True, inputs=inputs) as out:
+                _write_predictions(model, table, out)
+        else:
+            _write_predictions(model, table, sys.stdout)
     finally:
         table.close()
     if args.out:
         print(f"{table.n_rows} predictions written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _write_predictions(model, table, out):
+    """The header, then one CSV row per row of ``table``, to the text file ``out``."""
+    writer = csv.writer(out)
+    wrote_header = False
+    for header, row in model.predictions(table.X):
+        if not wrote_header:
+            writer.writerow(header)
+            wrote_header = True
+        writer.writerow([_cell(value) for value in row])
 
 
 def _cell(value):
@@ -94,7 +105,7 @@ def run_evaluate(args):
         if model.task == "classification":
             truth = encode_labels(table.y, model.info["classes"], table.where)
         else:
-            truth = numeric_target(table.y, table.where, table.target)
+            truth = numeric_target(table.y, table.where, table.target, table.locate)
         print(f"bpnn evaluate {args.model} on {table.where}: ", end="")
         print_scores(model.evaluate(table.X, truth))
     finally:

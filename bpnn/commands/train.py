@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from ..backends import get_backend
 from ..backends.host_io import ArrayRows, RowSource
 from ..backends.tables import (
+    DataError,
     classes_of,
     column_stats,
     encode_labels,
@@ -16,12 +18,20 @@ from ..backends.tables import (
     standardized,
 )
 from ..builders import mlp
+from ..divergence import DivergenceError
+from ..errors import InputError, OutOfMemory
 from ..layers import Standardize
 from ..network import Network
 from ..optimizers import get_optimizer
 from ..tabular import TabularModel
 from ..validation import writable_path
-from .common import print_scores, positive_ints
+from .common import (
+    non_negative_float,
+    parameter_count,
+    positive_int,
+    positive_ints,
+    print_scores,
+)
 
 
 def add_parser(commands):
@@ -40,10 +50,10 @@ def add_parser(commands):
                        help="hidden layer widths (default 64,64)")
     train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     train.add_argument("--solver", choices=["adam", "sgd"], default="adam")
-    train.add_argument("--lr", type=float, default=None,
+    train.add_argument("--lr", type=non_negative_float, default=None,
                        help="learning rate (default 0.001 for adam, 0.01 for sgd)")
-    train.add_argument("--epochs", type=int, default=100)
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--epochs", type=positive_int, default=100)
+    train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--validation-fraction", type=float, default=0.1,
                        help="rows held out to report the validation loss (default 0.1; 0 for none)")
     train.add_argument("--backend", default=None, help="auto, numpy, cupy, torch, ...")
@@ -67,19 +77,27 @@ def add_parser(commands):
 
 
 def run(args):
-    from ..plot import check_path
-
-    if args.plot is not None:
-        check_path(args.plot)  # before training: a bad path must not cost the run
-    writable_path(args.out, "the model")
+    _check_outputs(args)
     if not 0.0 <= args.validation_fraction < 1.0:
-        raise ValueError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
+        raise InputError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
     backend = get_backend(args.backend)
     table = read_table(args.data, args.target)
     try:
         return _train(args, backend, table)
     finally:
         table.close()
+
+
+def _check_outputs(args):
+    """Refuse, before any work, an output that cannot be written or that would
+    overwrite an input (the data, the checkpoint resumed from) or another output."""
+    writable_path(args.out, "the model", inputs=[args.data, args.resume, args.checkpoint])
+    if args.checkpoint is not None:  # resuming from it and writing it again is the usual run
+        writable_path(args.checkpoint, "the checkpoint", inputs=[args.data])
+    if args.plot is not None:
+        from ..plot import check_path
+
+        check_path(args.plot, inputs=[args.data, args.resume, args.checkpoint, args.out])
 
 
 def _train(args, backend, table):
@@ -96,11 +114,11 @@ def _train(args, backend, table):
     if task == "classification":
         info["classes"] = classes_of(table.y)
         if len(info["classes"]) < 2:
-            raise ValueError(f"{table.where}: the target {table.target!r} has a single class "
-                             f"{info['classes']}; nothing to classify")
+            raise DataError(f"{table.where}: the target {table.target!r} has a single class "
+                            f"{info['classes']}; nothing to classify")
         T = encode_labels(table.y, info["classes"], table.where)
     else:
-        values = numeric_target(table.y, table.where, table.target)
+        values = numeric_target(table.y, table.where, table.target, table.locate)
         T, info["y_mean"], info["y_scale"] = standardized(values)
         if args.no_standardize:
             T, info["y_mean"], info["y_scale"] = values.reshape(-1, 1), 0.0, 1.0
@@ -111,10 +129,12 @@ def _train(args, backend, table):
         mean, scale = [0.0] * len(mean), [1.0] * len(scale)
 
     n_out = T.shape[1]
-    body = mlp([len(table.features), *args.hidden, n_out], activation=args.activation,
-               loss="cross_entropy" if task == "classification" else "mse")
-    network = Network([Standardize(len(table.features), mean, scale), *body.layers],
-                      loss=body.loss, backend=backend, dtype=args.dtype, seed=args.seed)
+    sizes = [len(table.features), *args.hidden, n_out]
+    with _plainly(sizes, backend):
+        body = mlp(sizes, activation=args.activation,
+                   loss="cross_entropy" if task == "classification" else "mse")
+        network = Network([Standardize(len(table.features), mean, scale), *body.layers],
+                          loss=body.loss, backend=backend, dtype=args.dtype, seed=args.seed)
     optimizer = get_optimizer(args.solver, **({} if args.lr is None else {"lr": args.lr}))
     validation = None
     if len(val_rows):
@@ -126,10 +146,12 @@ def _train(args, backend, table):
     say(f"network {len(table.features)}-{'-'.join(map(str, args.hidden))}-{n_out} "
         f"{args.activation}, {args.solver}, backend {backend.name} ({backend.describe()})")
     start = time.perf_counter()
-    history = network.fit(X_train, T[train_rows], epochs=args.epochs, batch_size=args.batch_size,
-                          optimizer=optimizer, validation_data=validation,
-                          verbose=0 if args.quiet else 1, checkpoint=args.checkpoint,
-                          resume=args.resume, distributed=args.distributed)
+    with _plainly(sizes, backend):
+        history = network.fit(X_train, T[train_rows], epochs=args.epochs,
+                              batch_size=args.batch_size, optimizer=optimizer,
+                              validation_data=validation, verbose=0 if args.quiet else 1,
+                              checkpoint=args.checkpoint, resume=args.resume,
+                              distributed=args.distributed)
     seconds = time.perf_counter() - start
     model = TabularModel(network, info)
     if not writer:
@@ -151,3 +173,30 @@ def _train(args, backend, table):
     say(f"model saved to {args.out}")
     return 0
 
+
+@contextlib.contextmanager
+def _plainly(sizes, backend):
+    """Say a failed allocation and a diverged training as a shell user can act on them:
+    :class:`~bpnn.errors.OutOfMemory` (from ``MemoryError``, CuPy's and PyTorch's
+    out-of-memory errors) and a :class:`~bpnn.divergence.DivergenceError` naming the
+    command's options."""
+    try:
+        yield
+    except DivergenceError as error:
+        raise DivergenceError(_diverged(error), epoch=error.epoch, step=error.step) from None
+    except (MemoryError, RuntimeError) as error:
+        if not (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"):
+            raise
+        raise OutOfMemory(f"not enough memory for a network of {parameter_count(sizes):,} "
+                          f"parameters ({'-'.join(map(str, sizes))}) on {backend.name}; use "
+                          "narrower --hidden layers or a smaller --batch-size") from None
+
+
+def _diverged(error):
+    """A diverged training's message in the command's terms."""
+    where = "" if error.epoch is None else f" in epoch {error.epoch + 1}"
+    if error.epoch is not None and error.step is not None:
+        where += f", step {error.step + 1}"
+    return (f"training diverged{where}: the loss or the weights became NaN or infinite. "
+            "Try a smaller --lr (or --solver adam), and standardized columns (no "
+            "--no-standardize)")

@@ -33,6 +33,7 @@ from ..activations import ACTIVATIONS
 from ..backends import FLOAT_DTYPES, infer_backend_name
 from ..builders import mlp
 from ..callbacks import Callback, LearningRateScheduler
+from ..distributed import Start
 from ..initializers import FanSumUniform, get_initializer
 from ..lbfgs import lbfgs
 from ..optimizers import SGD, Adam
@@ -285,6 +286,17 @@ class BaseMLP(BaseEstimator):
         return not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        dist = None
+        if self.distributed:
+            from ..distributed import Distributed
+
+            dist = Distributed.world()
+        # distributed, an error on one rank before the ranks agree (in the network's fit, or
+        # in lbfgs) reaches every rank; one after it aborts the job
+        with Start(dist):
+            return self._fit_checked(X, y, sample_weight, incremental)
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
         hidden, activations = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import sys
 
+from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 
 from ..backends import get_backend
-from ..files import ModelFileError
+from ..files import ModelFileError, schema
 from ..files.model_file import read_model, save_model
 
 #: The fitted attributes kept, besides the weights and the classes.
@@ -68,26 +69,21 @@ def load_estimator(cls, path, backend=None):
     Raises
     ------
     ModelFileError
-        The file is not a model file, or holds no estimator of this class.
+        The file is not a model file, holds no estimator of this class, or a
+        parameter or fitted attribute that is invalid or does not fit the
+        network (the message names the field).
     """
     network, extra = read_model(path, backend=backend)
     if not isinstance(extra, dict) or extra.get("estimator") != cls.__name__:
         found = extra.get("estimator") if isinstance(extra, dict) else None
         raise ModelFileError(f"{path}: the file holds no {cls.__name__} "
                              f"({'a ' + found if found else 'a plain network'})")
-    params, fitted = extra.get("params"), extra.get("fitted")
-    if not isinstance(params, dict) or not isinstance(fitted, dict):
-        raise ModelFileError(f"{path}: the estimator's parameters are malformed")
-    known = cls().get_params()
-    try:
-        estimator = cls(**{name: value for name, value in params.items() if name in known})
-    except TypeError as error:
-        raise ModelFileError(f"{path}: the estimator's parameters are malformed: {error}") \
-            from None
-    if isinstance(estimator.hidden_layer_sizes, list):
-        estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)
+    params = schema.mapping(path, extra.get("params"), "extra.params")
+    fitted = schema.mapping(path, extra.get("fitted"), "extra.fitted")
+    estimator = _with_params(cls, path, params)
     for name in FITTED:
         setattr(estimator, name, fitted.get(name))
+    _check_fitted(path, fitted, network, is_classifier(estimator))
     names = fitted.get("feature_names_in_")
     if names is not None:  # scikit-learn compares them as a host array
         estimator.feature_names_in_ = get_backend("numpy").to_numpy(names)
@@ -97,6 +93,58 @@ def load_estimator(cls, path, backend=None):
     estimator._optimizer = None
     estimator._stopping = None
     return estimator
+
+
+def _with_params(cls, path, params):
+    """An unfitted ``cls`` with the saved ``params``, each checked as ``fit`` checks it."""
+    known = cls().get_params()
+    params = {name: value for name, value in params.items() if name in known}
+    for name, value in params.items():
+        schema.finite_json(path, value, f"extra.params.{name}")
+    schema.integer(path, params.get("random_state"), "extra.params.random_state",
+                   high=2 ** 32 - 1, allow_none=True)
+    estimator = schema.built(path, "extra.params", cls, **params)
+    if isinstance(estimator.hidden_layer_sizes, list):
+        estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)
+    schema.built(path, "extra.params", estimator._check_params)
+    return estimator
+
+
+def _check_fitted(path, fitted, network, classifier):
+    """Check the fitted attributes' types and ranges, and that they fit ``network``
+    (and a ``classifier``'s labels)."""
+    def field(name, check, *args, **kwargs):
+        return check(path, fitted.get(name), f"extra.fitted.{name}", *args, **kwargs)
+
+    n_features = field("n_features_in_", schema.integer, network.n_features, network.n_features)
+    n_outputs = field("n_outputs_", schema.integer, network.n_outputs, network.n_outputs)
+    field("n_layers_", schema.integer, 2)
+    field("out_activation_", schema.text)
+    for name in ("n_iter_", "t_"):
+        field(name, schema.integer, allow_none=True)
+    for name in ("loss_", "best_loss_", "best_validation_score_"):
+        field(name, schema.number, allow_none=True)
+    for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+        if fitted.get(name) is not None:
+            field(name, schema.sequence, item=schema.number)
+    if fitted.get("feature_names_in_") is not None:
+        field("feature_names_in_", schema.sequence, n_features, schema.text)
+    if classifier:
+        _check_labels(path, fitted, n_outputs)
+
+
+def _check_labels(path, fitted, n_outputs):
+    """A classifier's labels: their kind, and their count against the network's outputs
+    (a binary problem has one output, or two with ``two_column``)."""
+    kind = schema.text(path, fitted.get("label_type"), "extra.fitted.label_type",
+                       ("binary", "multiclass", "multilabel-indicator"))
+    two = schema.boolean(path, fitted.get("two_column"), "extra.fitted.two_column")
+    binary = kind == "binary"
+    classes = schema.labels(path, fitted.get("classes_"), "extra.fitted.classes_",
+                            2 if binary else n_outputs)
+    if not (n_outputs == (2 if two else 1) if binary else not two):
+        raise schema.refuse(path, "extra.fitted.classes_", f"({kind}, {len(classes)} labels) "
+                                                           f"do not fit the {n_outputs} outputs")
 
 
 def _restore_labels(estimator, fitted):

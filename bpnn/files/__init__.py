@@ -5,11 +5,15 @@
 * Every problem with a file is a :class:`ModelFileError` (a ``ValueError``)
   whose message says what is wrong; nothing in a file is ever executed or
   unpickled.
-* Writes are atomic (temporary file, ``fsync``, ``os.replace``).
+* Writes are atomic (temporary file, ``fsync``, ``os.replace``; see
+  :mod:`bpnn.writing`) and replace only regular files; a destination that
+  cannot be written, or a write that fails, is a :class:`WriteError` naming
+  the file.
 """
 
+from ..validation import WriteError
 from .container import ModelFileError
 from .model_file import load_model as load
 from .model_file import save_model as save
 
-__all__ = ["ModelFileError", "load", "save"]
+__all__ = ["ModelFileError", "WriteError", "load", "save"]

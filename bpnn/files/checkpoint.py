@@ -11,14 +11,16 @@ weights bit-identical to a run that was never interrupted.
 
 from __future__ import annotations
 
-import math
-
 from .._version import __version__
-from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
+from . import schema
+from .container import MAX_ARRAYS, MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
 from .model_file import check_finite, network_config, network_from, parameter_arrays
 
 #: The fit settings a resumed run must share with the checkpointed one.
-SETTINGS = ("batch_size", "shuffle", "l2", "l2_shared", "samples", "weighted")
+SETTINGS = ("batch_size", "shuffle", "l2", "l2_shared", "samples", "weighted", "optimizer",
+            "data")
+#: Those of :data:`SETTINGS` from :func:`resume_record`, which older checkpoints lack.
+RECORDED = ("optimizer", "data")
 
 
 def save_checkpoint(path, network, optimizer, callbacks, history, epoch, settings, stopped):
@@ -61,7 +63,7 @@ def save_checkpoint(path, network, optimizer, callbacks, history, epoch, setting
         data = encode("checkpoint", content, arrays)
     except ValueError as error:  # a NaN in the logs: JSON has no NaN
         raise ValueError(f"cannot write the checkpoint: {error}") from None
-    write_atomic(path, data)
+    write_atomic(path, data, "the checkpoint")
 
 
 def restore_checkpoint(path, network, optimizer, callbacks, history, settings,
@@ -77,58 +79,112 @@ def restore_checkpoint(path, network, optimizer, callbacks, history, settings,
     Raises
     ------
     ModelFileError
-        A file that is not a sound checkpoint.
+        A file that is not a sound checkpoint, or a field of it that is missing,
+        of the wrong type or out of range (the message names the field).
     ValueError
-        A checkpoint of another network, optimizer or set of fit settings.
+        A checkpoint of another run: another network, seed, optimizer or optimizer
+        configuration (learning rate...), set of fit settings, or data (compared by
+        digest, so other data of the same size is refused too).
     """
     content, arrays = read(path, "checkpoint", max_bytes=max_bytes)
-    training = content.get("training")
-    if not isinstance(training, dict):
-        raise ModelFileError(f"{path}: the checkpoint holds no training state")
+    training = schema.mapping(path, content.get("training"), "training")
     saved = network_from(path, content, arrays, backend="numpy")
     network.build()
-    if network_config(network)["layers"] != content["network"]["layers"] or \
+    mine = network_config(network)
+    if mine["layers"] != content["network"]["layers"] or \
             network.dtype_name != saved.dtype_name:
         raise ValueError(f"{path} is a checkpoint of another network: {saved!r}; this fit "
                          f"trains {network!r}")
+    _check_optimizer_name(path, training.get("optimizer"), optimizer)
+    _check_settings(path, training.get("settings"), {**settings, "seed": mine["seed"]},
+                    content["network"].get("seed"))
+    next_epoch = schema.integer(path, training.get("next_epoch"), "training.next_epoch", 1)
+    schema.integer(path, training.get("steps_per_epoch"), "training.steps_per_epoch",
+                   allow_none=True)
+    stopped = schema.boolean(path, training.get("stopped"), "training.stopped")
     network.set_weights(saved.get_weights())
-    _check_settings(path, training.get("settings"), settings)
-    try:
-        network.rng.state = training["rng"]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: the random stream's state is invalid ({error})") from None
+    _restore_rng(path, training.get("rng"), network, settings["samples"])
     _restore_optimizer(path, training.get("optimizer"), optimizer, network, arrays)
     _restore_history(path, training.get("history"), history)
     _restore_callbacks(path, training.get("callbacks"), callbacks, network, arrays)
-    next_epoch = training.get("next_epoch")
-    if type(next_epoch) is not int or next_epoch < 1:
-        raise ModelFileError(f"{path}: invalid next epoch {next_epoch!r}")
-    return next_epoch, bool(training.get("stopped"))
+    return next_epoch, stopped
 
 
-def _check_settings(path, saved, settings):
-    if not isinstance(saved, dict):
-        raise ModelFileError(f"{path}: the checkpoint does not record its fit settings")
-    for key in SETTINGS:
+def resume_record(network, optimizer, data, needed=True):
+    """The fit settings beyond :data:`SETTINGS`' first ones that a resume compares: the
+    optimizer as configured when the fit starts (a schedule may change the saved one
+    later), and a digest of the data (:func:`bpnn.distributed.data_digest`; ``None``
+    for a batch iterator, or when no checkpoint is read or written: ``needed`` false)."""
+    digest = None
+    if needed and data.bounds is not None:
+        from ..distributed import data_digest
+
+        digest = data_digest(network.backend, data)
+    return {"optimizer": {"name": optimizer.name, **optimizer.config()}, "data": digest}
+
+
+def _check_settings(path, saved, settings, seed):
+    """Refuse to resume a run whose data or settings differ from the checkpointed one's."""
+    saved = {**schema.mapping(path, saved, "training.settings"), "seed": seed}
+    for key in (*SETTINGS, "seed"):
+        if key in RECORDED and None in (saved.get(key), settings[key]):
+            continue  # a checkpoint of an older bpnn, or a batch iterator's run
         if saved.get(key) != settings[key]:
-            raise ValueError(f"{path} was written by a run with {key}={saved.get(key)!r}; this "
-                             f"fit has {key}={settings[key]!r}. Resume with the same data and "
-                             "settings (only epochs may change).")
+            raise ValueError(f"{path} was written by a run with {_setting(key, saved)}; this "
+                             f"fit has {_setting(key, settings)}. Resume with the same data "
+                             "and settings (only epochs may change), or start afresh: delete "
+                             "the checkpoint or leave out resume.")
 
 
-def _restore_optimizer(path, saved, optimizer, network, arrays):
+def _setting(key, settings):
+    """``key=value`` for a message (the data by its digest)."""
+    text = repr(settings.get(key))
+    text = text if len(text) <= 80 else f"{text[:77]}..."
+    return f"the data of digest {text}" if key == "data" else f"{key}={text}"
+
+
+def _restore_rng(path, state, network, n):
+    """The host random stream's state (which fixes every later shuffle) for ``n`` rows."""
+    schema.mapping(path, state, "training.rng")
+    schema.finite_json(path, state, "training.rng", max_int=2 ** 128)  # PCG64: 128-bit words
+    order = state.get("order")
+    if order is not None and sorted(schema.sequence(path, order, "training.rng.order", n,
+                                                    schema.integer)) != list(range(n)):
+        raise schema.refuse(path, "training.rng.order", "is not a permutation of the rows")
+    try:
+        network.rng.state = state
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        raise schema.refuse(path, "training.rng", f"is invalid ({error})") from None
+
+
+def _check_optimizer_name(path, saved, optimizer):
     if not isinstance(saved, dict) or saved.get("name") != optimizer.name:
         name = saved.get("name") if isinstance(saved, dict) else None
         raise ValueError(f"{path} was trained with the optimizer {name!r}; this fit uses "
                          f"{optimizer.name!r}")
-    config, scalars = saved.get("config"), saved.get("scalars")
-    if not isinstance(config, dict) or set(config) != set(optimizer.config()) or \
-            not isinstance(scalars, dict):
-        raise ModelFileError(f"{path}: the optimizer's state is malformed")
-    for key, value in config.items():  # the saved rate: a schedule may have changed it
-        if not (type(value) in (int, float, bool) and math.isfinite(value)):
-            raise ModelFileError(f"{path}: the optimizer's {key} is invalid: {value!r}")
-        setattr(optimizer, key, value)
+
+
+def _restore_optimizer(path, saved, optimizer, network, arrays):
+    config = schema.mapping(path, saved.get("config"), "training.optimizer.config")
+    scalars = schema.mapping(path, saved.get("scalars"), "training.optimizer.scalars")
+    if set(config) != set(optimizer.config()):
+        raise schema.refuse(path, "training.optimizer.config", f"must hold the keys "
+                                                               f"{sorted(optimizer.config())}")
+    for key, value in config.items():
+        wanted = bool if type(optimizer.config()[key]) is bool else (int, float)
+        if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
+            raise schema.refuse(path, f"training.optimizer.config.{key}",
+                                f"has the wrong type {type(value).__name__}")
+    schema.finite_json(path, config, "training.optimizer.config")
+    # the saved rate (a schedule may have changed it), checked by the optimizer's own rules
+    checked = schema.built(path, "training.optimizer.config", type(optimizer), **config)
+    for key in config:
+        setattr(optimizer, key, getattr(checked, key))
+    if set(scalars) != set(optimizer.state_scalars()):
+        raise schema.refuse(path, "training.optimizer.scalars", "must hold the keys "
+                                                                f"{sorted(optimizer.state_scalars())}")
+    for key, value in scalars.items():
+        schema.integer(path, value, f"training.optimizer.scalars.{key}")
     params = network.parameters
     state = []
     while f"optimizer.{len(state)}" in arrays:
@@ -146,11 +202,20 @@ def _restore_optimizer(path, saved, optimizer, network, arrays):
 
 
 def _restore_history(path, saved, history):
-    if not isinstance(saved, dict) or not isinstance(saved.get("epoch"), list) or \
-            not isinstance(saved.get("logs"), dict):
-        raise ModelFileError(f"{path}: the history is malformed")
-    history.epoch = list(saved["epoch"])
-    history.history = {key: list(values) for key, values in saved["logs"].items()}
+    """The epochs and logs recorded so far: integers and finite numbers (or null)."""
+    saved = schema.mapping(path, saved, "training.history")
+    epochs = schema.sequence(path, saved.get("epoch"), "training.history.epoch",
+                             item=schema.integer)
+    logs = schema.mapping(path, saved.get("logs"), "training.history.logs")
+    for key, values in logs.items():
+        schema.sequence(path, values, f"training.history.logs.{key}", item=_logged)
+    history.epoch = list(epochs)
+    history.history = {key: list(values) for key, values in logs.items()}
+
+
+def _logged(path, value, name):
+    """One logged figure: a finite number, or ``None`` (not measured that epoch)."""
+    return schema.number(path, value, name, allow_none=True)
 
 
 def _restore_callbacks(path, saved, callbacks, network, arrays):
@@ -162,9 +227,10 @@ def _restore_callbacks(path, saved, callbacks, network, arrays):
                          f"{[entry.get('class') for entry in saved if isinstance(entry, dict)]}"
                          f"; this fit has {names}. Resume with the same callbacks, in order.")
     for position, (callback, entry) in enumerate(zip(callbacks, saved)):
-        values, count = entry.get("values"), entry.get("arrays")
-        if not isinstance(values, dict) or type(count) is not int or count < 0:
-            raise ModelFileError(f"{path}: the state of {names[position]} is malformed")
+        where = f"training.callbacks[{position}]"
+        values = schema.mapping(path, entry.get("values"), f"{where}.values")
+        schema.finite_json(path, values, f"{where}.values")
+        count = schema.integer(path, entry.get("arrays"), f"{where}.arrays", high=MAX_ARRAYS)
         state = []
         for index in range(count):
             key = f"callbacks.{position}.{index}"
@@ -173,6 +239,6 @@ def _restore_callbacks(path, saved, callbacks, network, arrays):
             state.append(network.backend.asarray(arrays[key], dtype=network.dtype, copy=True))
         try:
             callback.set_state(values, state)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise ModelFileError(f"{path}: the state of {names[position]} is invalid "
                                  f"({error})") from None

@@ -20,9 +20,10 @@ declare are read; only float32, float64 and int64 arrays are accepted; the
 checksum must match; nothing is ever unpickled.  Every problem is a
 :class:`ModelFileError` that says what is wrong.
 
-Writing is atomic: a temporary file in the same folder, flushed and
-``fsync``-ed, then ``os.replace``-d over the target, and the folder synced:
-a crash at any moment leaves the old file or the new one, never a mix.
+Writing is atomic (:mod:`bpnn.writing`): a temporary file in the same folder,
+flushed and ``fsync``-ed, then ``os.replace``-d over the target, and the
+folder synced: a crash at any moment leaves the old file or the new one,
+never a mix; only a regular file is ever replaced.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 
-from ..validation import open_regular, read_exactly, writable_path
+from ..validation import open_regular, read_exactly
+from ..writing import write_atomic  # noqa: F401 - the writer of models and checkpoints
 
 FORMAT = "bpnn"
 VERSION = 1
@@ -47,7 +48,6 @@ MAX_FILE_BYTES = 2 ** 32
 #: The most arrays a file may hold, and dimensions an array may have.
 MAX_ARRAYS = 100_000
 MAX_DIMS = 8
-_TEMP_PREFIX = ".bpnn-tmp-"
 
 
 class ModelFileError(ValueError):
@@ -72,50 +72,6 @@ def encode(kind, content, arrays):
     config["sha256"] = checksum(config, arrays)
     text = json.dumps(config, sort_keys=True, allow_nan=False)
     return save(dict(arrays), metadata={FORMAT: text})
-
-
-def write_atomic(path, data):
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
-
-    The bytes go to a temporary file in the same folder, which is flushed,
-    ``fsync``-ed and renamed over ``path`` with ``os.replace`` (atomic on
-    POSIX and Windows); then the folder is synced so the rename survives a
-    power cut.  Temporary files that an earlier crash left behind are removed.
-    """
-    path = writable_path(path, "the file")
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    handle, temp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{base}.", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    _sync_folder(folder)
-    for name in os.listdir(folder):  # leftovers of writes that were killed
-        if name.startswith(f"{_TEMP_PREFIX}{base}.") and os.path.join(folder, name) != temp:
-            try:
-                os.unlink(os.path.join(folder, name))
-            except OSError:
-                pass
-
-
-def _sync_folder(folder):
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open folders; its rename is durable enough
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def read(path, kind, max_bytes=MAX_FILE_BYTES):
@@ -170,6 +126,12 @@ def _read_open(path, descriptor, size, kinds, max_bytes):
         raise ModelFileError(f"{path}: the file changed while it was read")
     arrays = _arrays(path, data)
     content = config["content"]
+    from .schema import finite_json  # it raises this module's ModelFileError
+
+    try:
+        finite_json(path, content, "", max_int=None)  # JSON reads 1e400 as infinity
+    except RecursionError:
+        raise ModelFileError(f"{path}: bpnn's config in the file is nested too deeply") from None
     expected = config.pop("sha256")
     if checksum(config, arrays) != expected:
         raise ModelFileError(f"{path}: the checksum does not match: the file is damaged")

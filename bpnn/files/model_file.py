@@ -17,6 +17,7 @@ from ..layers import RBF, Activation, Dense, Standardize
 from ..losses import get_loss
 from ..network import Network
 from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
+from .schema import MAX_INT, finite_arrays, integer, shown
 
 #: The layer types a file may name, with the config keys each takes.
 LAYER_TYPES = {
@@ -83,7 +84,7 @@ def save_model(network, path, extra=None):
     content = {"network": network_config(network), "bpnn_version": __version__}
     if extra is not None:
         content["extra"] = extra
-    write_atomic(path, encode("model", content, arrays))
+    write_atomic(path, encode("model", content, arrays), "the model")
 
 
 def load_model(path, backend=None, dtype=None, max_bytes=MAX_FILE_BYTES):
@@ -133,11 +134,11 @@ def network_from(path, content, arrays, backend=None, dtype=None, prefix="layers
     saved_dtype = _field(path, config, "dtype", str, "the network")
     if saved_dtype not in _ARRAY_DTYPES:
         raise ModelFileError(f"{path}: unknown network dtype {saved_dtype!r}")
-    seed = config.get("seed")
-    if seed is not None and type(seed) is not int:
-        raise ModelFileError(f"{path}: the seed must be an integer or null")
+    seed = integer(path, config.get("seed"), "network.seed", high=MAX_INT, allow_none=True)
+    finite_arrays(path, arrays)
+    loss_name = _field(path, config, "loss", str, "the network")
     try:
-        loss = get_loss(_field(path, config, "loss", str, "the network"))
+        loss = get_loss(loss_name)
         network = Network(layers, loss=loss, backend=backend, dtype=dtype or saved_dtype,
                           seed=seed)
     except ValueError as error:
@@ -198,8 +199,9 @@ def _layer(path, index, entry):
     if set(options) != set(fields):
         raise ModelFileError(f"{path}: layer {index} ({kind}) needs exactly the keys "
                              f"{sorted(fields)}, got {sorted(options)}")
+    options = _typed(path, index, kind, options, fields)
     try:
-        return cls(**_typed(path, index, kind, options, fields))
+        return cls(**options)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: layer {index} ({kind}): {error}") from None
 
@@ -214,7 +216,7 @@ def _typed(path, index, kind, options, fields):
             ok = type(value) in (int, float) and math.isfinite(value)
         if not ok:
             raise ModelFileError(f"{path}: layer {index} ({kind}) has an invalid {key} "
-                                 f"{value!r}")
+                                 f"{shown(value)}")
         checked[key] = value
     return checked
 

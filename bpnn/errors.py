@@ -1,0 +1,22 @@
+"""The errors bpnn raises for problems a user can act on.
+
+``bpnn``'s command line turns these (and the other user-facing types:
+``DataError``, ``BackendError``, ``ModelFileError``, ``DivergenceError``)
+into exit code 2 and one sentence; any other exception is a bug in bpnn and
+shows as one, with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """A value passed to bpnn that it cannot use: an unknown name, an option out of
+    range, a table that does not fit the model.
+
+    A subclass of ``ValueError``, so ``except ValueError`` still catches it.
+    """
+
+
+class OutOfMemory(MemoryError):
+    """Not enough host or device memory for what was asked; the message says how
+    large it was and what to change."""

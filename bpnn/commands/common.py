@@ -17,26 +17,26 @@ def positive_ints(text):
     return values
 
 
+def _number(text, convert, acceptable, expected):
+    """``convert(text)`` when ``acceptable`` of it, else argparse's error naming ``expected``."""
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not acceptable(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
 def positive_int(text):
     """``"100"`` -> ``100``: a positive integer (an argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    return _number(text, int, lambda value: value >= 1, "a positive integer")
 
 
 def non_negative_float(text):
     """``"0.01"`` -> ``0.01``: a finite number >= 0 (an argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
+    return _number(text, float, lambda value: math.isfinite(value) and value >= 0,
+                   "a finite number >= 0")
 
 
 def parameter_count(sizes):

@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from ..errors import InputError
 from .host_memory import keep_freed_memory
 from .random import HostRandom, RandomStateStream
 
@@ -71,7 +72,7 @@ class Backend:
     def dtype(self, name):
         """The namespace's dtype object for ``"float32"`` or ``"float64"``."""
         if name not in FLOAT_DTYPES:
-            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+            raise InputError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
         return getattr(self.xp, name)
 
     def dtype_name(self, dtype):
@@ -109,7 +110,7 @@ class Backend:
         if self.owns(x):
             self._check_device(x)
             if not self.xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
-                raise ValueError(f"expected real numbers, got an array of dtype {x.dtype}")
+                raise InputError(f"expected real numbers, got an array of dtype {x.dtype}")
             if dtype is not None and x.dtype != dtype:
                 with self.device_current():
                     return self.xp.astype(x, dtype)  # a new array already
@@ -119,15 +120,15 @@ class Backend:
                 return self.xp.asarray(x, copy=True)
         library = foreign_library(x)
         if library is not None:
-            raise ValueError(
+            raise InputError(
                 f"got an array of {library}, but this model runs on the {self.name!r} backend: "
                 f"convert the data to NumPy first, or use the backend that matches it")
         try:
             host = np.asarray(x)
         except (ValueError, TypeError) as error:  # ragged nesting and the like
-            raise ValueError(f"cannot read the data as one rectangular array: {error}") from None
+            raise InputError(f"cannot read the data as one rectangular array: {error}") from None
         if host.dtype.kind not in "biuf":
-            raise ValueError(f"expected real numbers, got data of dtype {host.dtype}")
+            raise InputError(f"expected real numbers, got data of dtype {host.dtype}")
         array = self._from_host(host, dtype)
         if not copy:
             return array

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .base import Backend
 
 
@@ -66,7 +67,7 @@ class CupyBackend(Backend):
         index = 0 if device is None else int(device)
         count = cupy.cuda.runtime.getDeviceCount()
         if not 0 <= index < count:
-            raise ValueError(f"there is no CUDA device {index} here ({count} device"
+            raise InputError(f"there is no CUDA device {index} here ({count} device"
                              f"{'s' if count != 1 else ''})")
         self.device = cupy.cuda.Device(index)
         self._pinned = [None] * self.UPLOAD_SLOTS  # page-locked buffers, made on first use
@@ -79,7 +80,7 @@ class CupyBackend(Backend):
 
     def _check_device(self, x):
         if x.device != self.device:
-            raise ValueError(f"the array is on {x.device}, the model on {self.device}")
+            raise InputError(f"the array is on {x.device}, the model on {self.device}")
 
     def _from_host(self, host, dtype):
         with self.device:

@@ -16,6 +16,7 @@ import pathlib
 
 import numpy as np
 
+from ..errors import InputError
 from ..validation import open_regular
 
 #: The dtypes a row source may hold.
@@ -84,7 +85,7 @@ class FileRows(RowSource):
             # each row lands in its place in ``out``: no intermediate bytes object
             target = view[position * size:(position + 1) * size]
             if _read_into(self._fd, target, self.offset + row * size) != size:
-                raise ValueError(f"{self.where}: the file ended before row {row}")
+                raise InputError(f"{self.where}: the file ended before row {row}")
         return out
 
     def close(self):
@@ -115,7 +116,7 @@ class ShardRows(RowSource):
         widths = {part.shape[1] for part in parts}
         dtypes = {part.dtype_name for part in parts}
         if len(widths) != 1 or len(dtypes) != 1:
-            raise ValueError(f"{where}: the shards differ in columns {sorted(widths)} or dtype "
+            raise InputError(f"{where}: the shards differ in columns {sorted(widths)} or dtype "
                              f"{sorted(dtypes)}")
         self.parts = parts
         self.starts = np.cumsum([0] + [part.shape[0] for part in parts])
@@ -153,7 +154,7 @@ def npy_rows(path):
     try:
         offset, shape, dtype = _npy_header(path, descriptor)
         if math.prod(shape) * dtype.itemsize > size - offset:  # Python ints: no wrap-around
-            raise ValueError(f"{path}: the file is shorter than its header says (shape {shape} "
+            raise InputError(f"{path}: the file is shorter than its header says (shape {shape} "
                              f"of {dtype} needs {math.prod(shape) * dtype.itemsize} bytes after "
                              f"the header; the file has {size - offset})")
         return FileRows(path, offset, shape, dtype, descriptor=descriptor)
@@ -170,13 +171,13 @@ def _npy_header(path, descriptor):
             reader = {(1, 0): np.lib.format.read_array_header_1_0,
                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
             if reader is None:
-                raise ValueError(f"unsupported .npy version {version}")
+                raise InputError(f"unsupported .npy version {version}")
             shape, fortran, dtype = reader(file, max_header_size=_MAX_NPY_HEADER)
         except (ValueError, EOFError, SyntaxError) as error:
-            raise ValueError(f"{path}: not a readable .npy file ({error})") from None
+            raise InputError(f"{path}: not a readable .npy file ({error})") from None
         offset = file.tell()
     if fortran or dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or len(shape) not in (1, 2):
-        raise ValueError(f"{path}: expected a C-ordered 1-D or 2-D array of numbers, got "
+        raise InputError(f"{path}: expected a C-ordered 1-D or 2-D array of numbers, got "
                          f"shape {shape}, dtype {dtype}{', Fortran order' if fortran else ''}")
     return offset, tuple(int(n) for n in shape), dtype
 
@@ -192,11 +193,11 @@ def open_rows(data):
         if path.is_dir():
             shards = sorted(path.glob("*.npy"))
             if not shards:
-                raise ValueError(f"{path}: the folder holds no .npy shards")
+                raise InputError(f"{path}: the folder holds no .npy shards")
             return ShardRows([npy_rows(shard) for shard in shards], where=str(path))
         if path.suffix != ".npy":
             os.close(open_regular(path, "a .npy file")[0])  # a clear error for what it is
-            raise ValueError(f"{path}: fit reads .npy files and folders of them (for CSV and "
+            raise InputError(f"{path}: fit reads .npy files and folders of them (for CSV and "
                              "others, use the bpnn train command or load the data first)")
         return npy_rows(path)
     if isinstance(data, np.memmap) and isinstance(data.base, mmap.mmap) and data.filename \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .base import Backend
 from .numpy_namespace import make_namespace
 
@@ -35,7 +36,7 @@ class NumpyBackend(Backend):
 
     def __init__(self, device=None):
         if device not in (None, "cpu"):
-            raise ValueError(f"the numpy backend runs on the CPU only, not on device {device!r}")
+            raise InputError(f"the numpy backend runs on the CPU only, not on device {device!r}")
         if int(np.__version__.split(".")[0]) >= 2:
             self.xp = make_namespace()
         else:  # pragma: no cover - NumPy 1.x

@@ -69,6 +69,26 @@ class SubsetRows(RowSource):
         self.source.close()
 
 
+class StandardizedRows(RowSource):
+    """Another row source's rows standardized on the host in float64 (see
+    :func:`standardize_block`): a network of any dtype gets columns of scale 1, so a
+    narrow column on a large offset keeps its digits in float32."""
+
+    def __init__(self, source, mean, scale):
+        self.source = source
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.shape = source.shape
+        self.dtype_name = "float64"
+        self.where = source.where
+
+    def take(self, indices):
+        return standardize_block(self.source.take(indices), self.mean, self.scale)
+
+    def close(self):
+        self.source.close()
+
+
 class Table:
     """Feature columns (``X``, a row source), their ``features`` names, and the ``target``.
 
@@ -183,7 +203,7 @@ class ColumnMoments:
         """``(mean, std)`` as float64 arrays: ``K + c mean`` and the population standard
         deviation ``c sqrt(M2 / n)``, as ``numpy.mean`` and ``numpy.std`` give them."""
         if self.n == 0:
-            raise ValueError("no rows to take column statistics of")
+            raise InputError("no rows to take column statistics of")
         # K + c mean in quarters (exact scalings): c |mean| <= 4 c could overflow
         mean = (self.mean * (self.c * 0.25) + self.shift * 0.25) * 4.0
         return mean, np.sqrt(self.m2 / self.n) * self.c
@@ -221,10 +241,17 @@ def standardized(values):
     moments.add(values.reshape(-1, 1))
     mean, std = moments.mean_and_std()
     mean, std = float(mean[0]), _scales(std)[0]
-    # x - mean overflows when the values reach near the float64 maximum with both signs;
-    # x/2 - mean/2 cannot, and halving and doubling are exact
-    centred = (values / 2.0 - mean / 2.0) / std
-    return (centred * 2.0).reshape(-1, 1), mean, std
+    return standardize_block(values.reshape(-1, 1), mean, std), mean, std
+
+
+def standardize_block(block, mean, scale):
+    """``(block - mean) / scale`` in float64, per column.
+
+    ``x - mean`` overflows when the values reach near the float64 maximum with both
+    signs; ``x/2 - mean/2`` cannot, and halving and doubling are exact.
+    """
+    block = np.asarray(block, dtype=np.float64)
+    return (block / 2.0 - np.asarray(mean, dtype=np.float64) / 2.0) / scale * 2.0
 
 
 

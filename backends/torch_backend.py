@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from ..errors import InputError
 from .base import Backend
 
 
@@ -60,7 +61,7 @@ class TorchBackend(Backend):
 
     def _check_device(self, x):
         if x.device != self.device:
-            raise ValueError(f"the tensor is on {x.device}, the model on {self.device}")
+            raise InputError(f"the tensor is on {x.device}, the model on {self.device}")
 
     def _from_host(self, host, dtype):
         return self._torch.as_tensor(host, dtype=dtype, device=self.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..writing import open_atomic
 from . import crossover, estimators, large, mlp, seed_sin
 
 WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
@@ -66,7 +67,9 @@ COLUMNS = {
 
 
 def write_json(path, facts, rows):
-    with open(path, "w", encoding="utf-8") as file:
+    """The machine's facts and the result rows as JSON at ``path``, replaced atomically
+    (an interrupted run leaves the previous file whole)."""
+    with open_atomic(path, "the results", text=True) as file:
         json.dump({"machine": facts, "results": rows}, file, indent=1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import InputError
 from .layers import RBF, Activation, Dense
 from .losses import get_loss
 from .network import Network
@@ -37,14 +38,14 @@ def mlp(layer_sizes, activation="sigmoid", output_activation=None, loss="squared
     """
     sizes = [int(size) for size in layer_sizes]
     if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs an input and an output size, got {layer_sizes!r}")
+        raise InputError(f"layer_sizes needs an input and an output size, got {layer_sizes!r}")
     n_hidden = len(sizes) - 2
     if isinstance(activation, str) or not hasattr(activation, "__len__"):
         activations = [activation] * n_hidden
     else:
         activations = list(activation)
         if len(activations) != n_hidden:
-            raise ValueError(f"{len(activations)} activations given for {n_hidden} hidden layers")
+            raise InputError(f"{len(activations)} activations given for {n_hidden} hidden layers")
     loss = get_loss(loss)
     output_activation = loss.link if output_activation is None else output_activation
 

@@ -20,13 +20,14 @@ from .backends import BackendError
 from .backends.tables import DataError
 from .commands import COMMANDS
 from .divergence import DivergenceError
-from .errors import InputError
+from .errors import InputError, MissingDependency
 from .files import ModelFileError
 
 #: bpnn's own errors about the user's input or data, and a missing optional package
-#: (its message says what to install): exit code 2 and their message.
+#: (its message says what to install): exit code 2 and their message.  Any other
+#: ImportError is a bug (a broken install of bpnn itself) and shows as one.
 USER_ERRORS = (InputError, DataError, BackendError, ModelFileError, DivergenceError,
-               ImportError)
+               MissingDependency)
 
 
 def _parser():

@@ -34,6 +34,7 @@ import os
 import sys
 import time
 
+from .errors import InputError, MissingDependency
 from .flat import read_flat, write_flat
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
@@ -44,7 +45,7 @@ DIGEST_BYTES = 64 << 20
 DIGEST_ROWS = 4096
 
 
-class RanksDisagree(ValueError):
+class RanksDisagree(InputError):
     """The ranks of a distributed fit do not agree on what must be equal, or one of them
     failed while starting; raised on every rank at once.
 
@@ -82,8 +83,8 @@ class Distributed:
 
     Raises
     ------
-    ImportError
-        mpi4py (and an MPI library) is not installed; the message says what to
+    MissingDependency
+        An ``ImportError``: mpi4py (and an MPI library) is not installed; the message says what to
         install.
     """
 
@@ -91,7 +92,7 @@ class Distributed:
         try:
             from mpi4py import MPI
         except ImportError as error:
-            raise ImportError(f"{INSTALL_HINT} ({error})") from None
+            raise MissingDependency(f"{INSTALL_HINT} ({error})") from None
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank = self.comm.Get_rank()

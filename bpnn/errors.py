@@ -1,7 +1,8 @@
 """The errors bpnn raises for problems a user can act on.
 
 ``bpnn``'s command line turns these (and the other user-facing types:
-``DataError``, ``BackendError``, ``ModelFileError``, ``DivergenceError``)
+``DataError``, ``BackendError``, ``ModelFileError``, ``DivergenceError``,
+``MissingDependency``)
 into exit code 2 and one sentence; any other exception is a bug in bpnn and
 shows as one, with its traceback.
 """
@@ -15,6 +16,11 @@ class InputError(ValueError):
 
     A subclass of ``ValueError``, so ``except ValueError`` still catches it.
     """
+
+
+class MissingDependency(ImportError):
+    """An optional package that a feature needs is not installed; the message says what
+    to install.  A subclass of ``ImportError``."""
 
 
 class OutOfMemory(MemoryError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .errors import InputError
 from .registry import Configurable, lookup
 
 
@@ -102,7 +103,7 @@ class FanSumUniform(Initializer):
     def __init__(self, gain=6.0):
         self.gain = float(gain)
         if not self.gain > 0:
-            raise ValueError(f"gain must be > 0, got {gain!r}")
+            raise InputError(f"gain must be > 0, got {gain!r}")
 
     def __call__(self, rng, n_in, n_out, dtype):
         limit = math.sqrt(self.gain / (n_in + n_out))

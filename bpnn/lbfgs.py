@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from .distributed import start_record
 from .divergence import DivergenceError
+from .errors import InputError
 from .flat import read_flat
 
 #: SciPy's default ``ftol`` (its ``factr`` of 1e7 times the float64 epsilon).
@@ -73,7 +74,7 @@ class _Objective:
         self.n_rows = X.shape[0]
         if distributed is not None:
             if w is not None:
-                raise ValueError("distributed L-BFGS takes no sample weights")
+                raise InputError("distributed L-BFGS takes no sample weights")
             low, high = distributed.shard(0, self.n_rows)
             self.X, self.T = X[low:high, ...], T[low:high, ...]
         self.xp = network.backend.xp

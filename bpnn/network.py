@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .backends import FLOAT_DTYPES, get_backend
-
 from .activations import Identity
+from .backends import FLOAT_DTYPES, get_backend
+from .errors import InputError
 from .layers import Activation, Layer
 from .losses import get_loss, weight_total
 from .validation import as_matrix, dtype_name_of
@@ -63,12 +63,12 @@ class Network:
     def __init__(self, layers, loss="squared_error", *, backend=None, dtype=None, seed=None):
         self.layers = list(layers)
         if not self.layers:
-            raise ValueError("a network needs at least one layer")
+            raise InputError("a network needs at least one layer")
         for layer in self.layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"expected bpnn layers, got {type(layer).__name__}")
         if dtype is not None and dtype not in FLOAT_DTYPES:
-            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+            raise InputError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
         self.loss = get_loss(loss)
         self.n_features, self.n_outputs = _check_widths(self.layers)
         self.backend_spec = backend
@@ -127,10 +127,10 @@ class Network:
         if weights is not None:
             weights = list(weights)
             if len(weights) != len(shapes):
-                raise ValueError(f"expected {len(shapes)} parameter arrays, got {len(weights)}")
+                raise InputError(f"expected {len(shapes)} parameter arrays, got {len(weights)}")
             for index, (shape, array) in enumerate(zip(shapes, weights)):
                 if tuple(array.shape) != shape:
-                    raise ValueError(f"parameter {index} must have shape {shape}, got "
+                    raise InputError(f"parameter {index} must have shape {shape}, got "
                                      f"{tuple(array.shape)}")
         spec = backend if backend is not None else self.backend_spec
         chosen = get_backend(spec, like=like)
@@ -138,7 +138,7 @@ class Network:
         if name is None:
             name = "float32" if dtype_name_of(like) == "float32" else "float64"
         if name not in FLOAT_DTYPES:
-            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+            raise InputError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
         self.backend = chosen
         self.dtype_name = name
         self.dtype = self.backend.dtype(name)
@@ -202,12 +202,12 @@ class Network:
         current = self.parameters
         weights = list(weights)
         if len(weights) != len(current):
-            raise ValueError(f"expected {len(current)} arrays, got {len(weights)}")
+            raise InputError(f"expected {len(current)} arrays, got {len(weights)}")
         with self._scope():
             incoming = [self.backend.asarray(new, dtype=self.dtype) for new in weights]
             for index, (old, new) in enumerate(zip(current, incoming)):
                 if tuple(new.shape) != tuple(old.shape):
-                    raise ValueError(f"parameter {index} has shape {tuple(old.shape)}, "
+                    raise InputError(f"parameter {index} has shape {tuple(old.shape)}, "
                                      f"got {tuple(new.shape)}")
             for old, new in zip(current, incoming):
                 old[...] = new
@@ -443,12 +443,12 @@ def _check_widths(layers):
     for index, layer in enumerate(layers):
         if layer.n_in is not None:
             if width is not None and layer.n_in != width:
-                raise ValueError(f"layer {index} ({layer!r}) takes {layer.n_in} inputs but the "
+                raise InputError(f"layer {index} ({layer!r}) takes {layer.n_in} inputs but the "
                                  f"layer below gives {width}")
             if n_features is None:
                 n_features = layer.n_in
             width = layer.n_in
         width = layer.output_width(width)
     if n_features is None:
-        raise ValueError("the network has no layer with a known input width (add a Dense layer)")
+        raise InputError("the network has no layer with a known input width (add a Dense layer)")
     return n_features, width

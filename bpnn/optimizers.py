@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from .errors import InputError
 from .registry import Configurable, lookup
 from .validation import non_negative_float
 
@@ -89,7 +90,7 @@ class Optimizer(Configurable):
 
     def _load(self, scalars, arrays):
         if arrays:
-            raise ValueError(f"{type(self).__name__} keeps no arrays, got {len(arrays)}")
+            raise InputError(f"{type(self).__name__} keeps no arrays, got {len(arrays)}")
 
     def config(self):
         return {"lr": self.lr}
@@ -118,7 +119,7 @@ class SGD(Optimizer):
         super().__init__(lr)
         self.momentum = non_negative_float(momentum, "momentum")
         if self.momentum >= 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+            raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
         self.nesterov = bool(nesterov)
         self.velocities = None
 
@@ -185,7 +186,7 @@ class Adam(Optimizer):
         super().__init__(lr)
         for value, label in ((beta_1, "beta_1"), (beta_2, "beta_2")):
             if not 0.0 <= float(value) < 1.0:
-                raise ValueError(f"{label} must be in [0, 1), got {value!r}")
+                raise InputError(f"{label} must be in [0, 1), got {value!r}")
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.eps = non_negative_float(eps, "eps")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import InputError
+from .errors import InputError, MissingDependency
 from .validation import writable_path
 from .writing import open_atomic
 
@@ -20,11 +20,12 @@ _INSTALL_HINT = ("bpnn's plots need matplotlib: pip install \"bpnn[plot]\" "
 
 
 def require_matplotlib():
-    """Import matplotlib, or raise an ``ImportError`` that says what to install."""
+    """Import matplotlib, or raise :class:`~bpnn.errors.MissingDependency` (an ``ImportError``)
+    that says what to install."""
     try:
         import matplotlib
     except ImportError:
-        raise ImportError(_INSTALL_HINT) from None
+        raise MissingDependency(_INSTALL_HINT) from None
     return matplotlib
 
 
@@ -39,8 +40,8 @@ def check_path(path, inputs=()):
 
     Raises
     ------
-    ImportError
-        matplotlib is not installed.
+    MissingDependency
+        An ``ImportError``: matplotlib is not installed.
     ValueError
         The path cannot be written (:func:`~bpnn.validation.writable_path`) or
         matplotlib cannot write the extension.
@@ -99,7 +100,7 @@ def _host_data(model, X, y, n_inputs, function, hint=""):
     """``(X, y)`` as host arrays, after checking the model has ``n_inputs`` inputs."""
     if model.n_features != n_inputs:
         words = {1: "one input", 2: "two inputs"}[n_inputs]
-        raise ValueError(f"{function} draws networks with {words}; this one has "
+        raise InputError(f"{function} draws networks with {words}; this one has "
                          f"{model.n_features}{hint}")
     with model._scope(X):
         backend = model.backend
@@ -134,7 +135,7 @@ def loss_curve(history, ax=None, path=None, log=True, title="Learning curve"):
         curves = {labels[key]: curves[key] for key in labels if key in curves}
     curves = {label: list(values) for label, values in curves.items() if len(values)}
     if not curves:
-        raise ValueError("the history holds no loss to plot")
+        raise InputError("the history holds no loss to plot")
     fig, ax = _target(ax)
     for label, values in curves.items():
         ax.plot(range(len(values)), values, label=label, marker="o" if len(values) < 30 else None)
@@ -197,7 +198,7 @@ def decision_regions(model, X, y, ax=None, path=None, resolution=200, title="Dec
         labels = labels.argmax(axis=1)
     labels = labels.reshape(-1)
     if labels.shape[0] != points.shape[0]:
-        raise ValueError(f"y has {labels.shape[0]} rows, X has {points.shape[0]}")
+        raise InputError(f"y has {labels.shape[0]} rows, X has {points.shape[0]}")
     (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
     pad_x, pad_y = 0.05 * (x1 - x0 or 1.0), 0.05 * (y1 - y0 or 1.0)
     with backend.scope():  # device= too: PyTorch makes arrays without it on the CPU

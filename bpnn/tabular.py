@@ -1,15 +1,20 @@
 """A network with what it knows about its table: the model that ``bpnn train`` writes.
 
 It adds to the network the task, the feature and target column names, the
-class labels (classification) and the target's standardization (regression);
-the features' standardization is the network's first layer
-(:class:`~bpnn.layers.Standardize`).  All of it is saved in one model file.
+class labels (classification), the target's standardization (regression) and the
+features' standardization (``x_mean``, ``x_scale``), applied on the host in float64
+before the rows reach the network, so a float32 network keeps a narrow column on a
+large offset.  (Models of bpnn 0.1 standardized in the network's first layer,
+:class:`~bpnn.layers.Standardize`; they load and predict as before.)  All of it is
+saved in one model file.
 """
 
 from __future__ import annotations
 
 import math
 
+from .backends.tables import StandardizedRows
+from .errors import InputError
 from .files import schema
 from .files.model_file import read_model, save_model
 
@@ -23,15 +28,17 @@ class TabularModel:
     Parameters
     ----------
     network : Network
-        Takes raw feature rows (it starts with a Standardize layer).
+        Takes standardized feature rows (or raw rows where ``info`` has no
+        ``x_mean``).
     info : dict
-        ``task``, ``features``, ``target``, and ``classes`` (classification)
-        or ``y_mean``/``y_scale`` (regression).
+        ``task``, ``features``, ``target``, optionally ``x_mean``/``x_scale`` (the
+        features' standardization), and ``classes`` (classification) or
+        ``y_mean``/``y_scale`` (regression).
     """
 
     def __init__(self, network, info):
         if info.get("task") not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {info.get('task')!r}")
+            raise InputError(f"task must be one of {TASKS}, got {info.get('task')!r}")
         self.network = network
         self.info = info
 
@@ -63,7 +70,10 @@ class TabularModel:
 
     # -- predictions ----------------------------------------------------------------
     def outputs(self, rows):
-        """The network's outputs for a row source, batch by batch, as device arrays."""
+        """The network's outputs for a row source of raw rows, batch by batch, as device
+        arrays (standardized on the host first, as in training)."""
+        if "x_mean" in self.info:
+            rows = StandardizedRows(rows, self.info["x_mean"], self.info["x_scale"])
         n = rows.shape[0]
         for start in range(0, n, _BATCH):
             yield self.network.predict(rows.take(range(start, min(start + _BATCH, n))))
@@ -142,6 +152,11 @@ def table_info(path, info, network):
     if len(set(features)) != len(features):
         raise schema.refuse(path, f"{where}.features", "names a column twice")
     schema.text(path, info.get("target"), f"{where}.target", allow_none=True)
+    if "x_mean" in info or "x_scale" in info:  # absent: the network takes raw rows
+        schema.sequence(path, info.get("x_mean"), f"{where}.x_mean", network.n_features,
+                        schema.number)
+        schema.sequence(path, info.get("x_scale"), f"{where}.x_scale", network.n_features,
+                        lambda *a: schema.number(*a, positive=True))
     if task == "classification":
         schema.labels(path, info.get("classes"), f"{where}.classes", network.n_outputs)
         if network.n_outputs < 2:

@@ -8,8 +8,9 @@ import os
 from .callbacks import Callback, EpochLogger, History, ProgressBar, overrides
 from .data import epochs_for
 from .distributed import Start, start_record
-from .files.checkpoint import resume_record
 from .divergence import DivergenceError, Snapshot, all_finite, locate
+from .errors import InputError
+from .files.checkpoint import resume_record
 from .optimizers import get_optimizer
 from .steps import train_step
 from .validation import non_negative_float, positive_int, weight_column, writable_path
@@ -142,7 +143,7 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         callbacks = _checked_callbacks(callbacks)
         if resume is True:
             if checkpoint is None:
-                raise ValueError("resume=True resumes from checkpoint=...; give the checkpoint "
+                raise InputError("resume=True resumes from checkpoint=...; give the checkpoint "
                                  "path")
             resume = checkpoint if os.path.exists(checkpoint) else None
         if checkpoint is not None:
@@ -170,9 +171,9 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
 
 def _check_choices(verbose, on_divergence):
     if verbose not in (0, 1, 2) or isinstance(verbose, float):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        raise InputError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     if on_divergence not in ("raise", "reduce_lr"):
-        raise ValueError(f"on_divergence must be 'raise' or 'reduce_lr', got {on_divergence!r}")
+        raise InputError(f"on_divergence must be 'raise' or 'reduce_lr', got {on_divergence!r}")
 
 
 def _checked_callbacks(callbacks):
@@ -191,7 +192,7 @@ def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validat
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a pair (X_val, T_val) or a triple "
+            raise InputError("validation_data must be a pair (X_val, T_val) or a triple "
                              "(X_val, T_val, w_val)")
         X_val, T_val = network._data(*validation_data[:2])
         w_val = None
@@ -321,7 +322,7 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
             for callback in per_batch:
                 callback.on_batch_end(batch, logs)
     if not seen:
-        raise ValueError("the epoch had no data (the batch iterator yielded nothing)")
+        raise InputError("the epoch had no data (the batch iterator yielded nothing)")
     return total * unit, seen
 
 

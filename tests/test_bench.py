@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -61,6 +63,28 @@ def test_crossover_points_find_the_first_faster_batch():
 def test_bad_options_are_clear_errors(capsys, argv, message):
     assert main(["bench", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["folder", "same-as-plot", "fifo"])
+def test_an_unwritable_json_is_refused_before_measuring(tmp_path, capsys, monkeypatch, where):
+    from bpnn.benchmarks import runner
+
+    def measured(*args, **kwargs):
+        raise AssertionError("the benchmarks ran before the output was checked")
+
+    monkeypatch.setattr(runner, "run", measured)
+    path = tmp_path / "r.json"
+    options = ["--json", str(path)]
+    if where == "folder":
+        path.mkdir()
+    elif where == "same-as-plot":
+        options += ["--plot", str(path)]
+    else:
+        os.mkfifo(path)
+    assert main(["bench", "--quick", *options]) == 2
+    assert "r.json" in capsys.readouterr().err
+    kind = {"folder": stat.S_ISDIR, "fifo": stat.S_ISFIFO}.get(where)
+    assert kind is None or kind(path.stat().st_mode)  # left as it was
 
 
 def test_every_workload_is_known_to_the_runner():

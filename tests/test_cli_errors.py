@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+import bpnn
 from bpnn.cli import main
 from bpnn.commands import train as train_command
 
@@ -51,9 +52,9 @@ def test_not_enough_memory_says_how_large(table, capsys, monkeypatch, where, fai
         raise failure("out of memory")
 
     if where == "Network":
-        monkeypatch.setattr(train_command, "Network", allocate)
+        monkeypatch.setattr(train_command, "mlp", allocate)
     else:
-        monkeypatch.setattr(train_command.Network, "fit", allocate)
+        monkeypatch.setattr(bpnn.Network, "fit", allocate)
     code, err = train(capsys, table, "--hidden", "200000,200000")
     parameters = 4 * 200_000 + 200_001 * 200_000 + 200_001  # 3-200000-200000-1
     assert code == 2 and "Traceback" not in err
@@ -66,7 +67,7 @@ def test_unknown_activation_is_a_user_error(table, capsys):
     assert code == 2 and "unknown activation 'nope'" in err
 
 
-@pytest.mark.parametrize("bug", [KeyError, ValueError, RuntimeError])
+@pytest.mark.parametrize("bug", [KeyError, ValueError, RuntimeError, ImportError])
 def test_a_bug_shows_as_one(table, capsys, monkeypatch, bug):
     def broken(*args, **kwargs):
         raise bug("a bug in bpnn")
@@ -76,6 +77,13 @@ def test_a_bug_shows_as_one(table, capsys, monkeypatch, bug):
     assert code == 1
     assert "Traceback" in err and f"{bug.__name__}: " in err and "internal error" in err
     assert "bpnn: error:" not in err
+
+
+def test_a_missing_optional_package_says_what_to_install(table, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    code, err = train(capsys, table, "--plot", table.parent / "curves.png")
+    assert code == 2 and "Traceback" not in err
+    assert 'pip install "bpnn[plot]"' in err
 
 
 def test_predict_into_head_stops_quietly(tmp_path, capsys):

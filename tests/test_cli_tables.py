@@ -59,10 +59,12 @@ def test_regression_from_csv_train_predict_evaluate(data, tmp_path, capsys, back
     code, out, _ = run(capsys, "predict", model, data / "reg.csv", "--backend", backend)
     lines = out.splitlines()
     assert code == 0 and lines[0] == "yield" and len(lines) == N + 1
-    # the file's predictions are the model's, raw rows in, raw units out
+    # the file's predictions are the model's: raw rows in, standardized with the
+    # training columns' statistics, raw units out
     loaded = bpnn.tabular.TabularModel.load(model)
     rows = np.loadtxt(data / "reg.csv", delimiter=",", skiprows=1)
-    expected = loaded.network.predict(rows[:, :3])[:, 0] * loaded.info["y_scale"] + \
+    columns = (rows[:, :3] - loaded.info["x_mean"]) / loaded.info["x_scale"]
+    expected = loaded.network.predict(columns)[:, 0] * loaded.info["y_scale"] + \
         loaded.info["y_mean"]
     np.testing.assert_allclose([float(v) for v in lines[1:]], expected, rtol=1e-5)
 

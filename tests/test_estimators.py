@@ -425,11 +425,16 @@ def test_divergence_stops_with_a_clear_error_and_finite_weights():
 
 
 def test_not_converged_warns():
+    """Each warning points at the caller's line (here), not inside bpnn."""
     X, y, _ = _data()
-    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\)"):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\)") as caught:
         MLPClassifier((4,), max_iter=3).fit(X, y)
-    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge") as caught_lbfgs:
         MLPClassifier((4,), solver="lbfgs", max_iter=2).fit(X, y)
+    with pytest.warns(UserWarning, match="batch_size") as caught_batch:
+        MLPClassifier((4,), max_iter=1, batch_size=10**6).fit(X, y)
+    for record in [*caught, *caught_lbfgs, *caught_batch]:
+        assert record.filename == __file__, (record.filename, str(record.message))
 
 
 def test_verbose_prints_epochs(capsys):

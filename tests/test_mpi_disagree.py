@@ -5,6 +5,7 @@ what differs; no rank is left waiting (every job runs under a 60 s timeout)."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +53,48 @@ def test_an_exception_before_or_after_fit_ends_the_job(tmp_path, when):
     call: refused() fails on a hang.  (Its message is not asserted: MPI_Abort may end the
     job before mpiexec has forwarded rank 1's stderr.)"""
     refused(tmp_path, "--rank1-raise", when)
+
+
+def _rank_tables(tmp_path, spoil):
+    """``data0.csv`` and ``data1.csv``: the same table, rank 1's spoiled by ``spoil(lines)``."""
+    lines = ["a,b,y"] + [f"{i / 7:.6f},{(i % 5) / 3:.6f},{i % 3}" for i in range(60)]
+    (tmp_path / "data0.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "data1.csv").write_text("\n".join(spoil(lines)) + "\n")
+
+
+def bpnn_train_on_two_ranks(tmp_path, *options):
+    """``bpnn train data{RANK}.csv --distributed`` on 2 ranks (each rank reads its own copy
+    of the table); the finished process, which must end within the timeout."""
+    from test_distributed import _mpiexec
+
+    rank_table = str(tmp_path / "data") + "${PMI_RANK:-$OMPI_COMM_WORLD_RANK}.csv"
+    command = (f'exec "{sys.executable}" -m bpnn train "{rank_table}" --target y '
+               f'--distributed --epochs 2 --quiet --out "{tmp_path / "m.bpnn"}" '
+               + " ".join(options))
+    try:
+        return subprocess.run([_mpiexec(), "-n", "2", "sh", "-c", command],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("bpnn train --distributed hung: a rank was left waiting")
+
+
+@pytest.mark.parametrize(("spoil", "words"), [
+    (lambda lines: [*lines[:5], "nan,1.0,1", *lines[6:]], ["rank 1 of 2 failed", "NaN"]),
+    (lambda lines: lines[:-17], ["disagree on rows"]),
+    (lambda lines: [lines[0].replace("a", "z"), *lines[1:]], ["disagree on columns", "rank 1: ['z', 'b']"]),
+], ids=["nan", "17-rows-fewer", "other-columns"])
+def test_bpnn_train_distributed_refuses_a_rank_with_other_data(tmp_path, spoil, words):
+    _rank_tables(tmp_path, spoil)
+    done = bpnn_train_on_two_ranks(tmp_path)
+    assert done.returncode == 2, done.stderr  # bad input on every rank, no MPI_Abort
+    for word in words:
+        assert word in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "m.bpnn").exists()
+
+
+def test_bpnn_train_distributed_trains_when_the_ranks_agree(tmp_path):
+    _rank_tables(tmp_path, lambda lines: lines)
+    done = bpnn_train_on_two_ranks(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m.bpnn").exists()

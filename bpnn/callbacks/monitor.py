@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InputError
 from ..validation import non_negative_float, positive_int
 from .base import Callback
 
@@ -26,9 +27,9 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor, mode, min_delta, patience):
         if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"monitor must be the name of a logged figure, got {monitor!r}")
+            raise InputError(f"monitor must be the name of a logged figure, got {monitor!r}")
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+            raise InputError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
             mode = "max" if ("acc" in monitor or "score" in monitor) else "min"
         self.monitor = monitor
@@ -47,7 +48,7 @@ class MonitorCallback(Callback):
     def on_train_begin(self, logs=None):
         if self.monitor == "val_loss" and self.params is not None \
                 and not self.params.get("validation"):
-            raise ValueError(f"{type(self).__name__} monitors 'val_loss' but fit has no "
+            raise InputError(f"{type(self).__name__} monitors 'val_loss' but fit has no "
                              "validation_data: pass validation_data, or monitor='loss'")
         if not self._resumed:
             self.reset()
@@ -80,6 +81,6 @@ class MonitorCallback(Callback):
         """``logs[monitor]`` as a float; a clear error when it was not logged."""
         if not logs or self.monitor not in logs:
             logged = sorted(logs or ())
-            raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which is not "
+            raise InputError(f"{type(self).__name__} monitors {self.monitor!r}, which is not "
                              f"logged; the logs hold {logged}")
         return float(logs[self.monitor])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InputError
 from .base import Callback
 from .monitor import MonitorCallback
 
@@ -14,7 +15,7 @@ def _checked_lr(value, source):
     except (TypeError, ValueError):
         lr = math.nan
     if not (math.isfinite(lr) and lr >= 0.0):
-        raise ValueError(f"{source} gave the learning rate {value!r}; it must be a finite "
+        raise InputError(f"{source} gave the learning rate {value!r}; it must be a finite "
                          "number >= 0")
     return lr
 
@@ -84,7 +85,7 @@ class ReduceLROnPlateau(MonitorCallback):
                  cooldown=0, min_lr=0.0, verbose=False):
         factor = float(factor)
         if not 0.0 < factor < 1.0:
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+            raise InputError(f"factor must be in (0, 1), got {factor!r}")
         self.factor = factor
         self.cooldown = int(cooldown)
         self.min_lr = _checked_lr(min_lr, "min_lr")

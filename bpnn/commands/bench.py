@@ -43,12 +43,16 @@ def run(args):
     from ..backends import get_backend
     from ..benchmarks import machine, runner
     from ..plot import check_path
+    from ..validation import writable_path
 
     if args.repeats < 5 and not args.quick:
         raise InputError(f"--repeats must be at least 5 (medians of fewer are noise), got "
                          f"{args.repeats}")
+    # the outputs are checked before minutes of measuring, not after
+    if args.json is not None:
+        writable_path(args.json, "the results", inputs=[args.plot])
     if args.plot is not None:
-        check_path(args.plot)
+        check_path(args.plot, inputs=[args.json])
     workloads = _names(args.workloads, runner.WORKLOADS, "workloads")
     peers = _names(args.peers, runner.PEERS, "peers")
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]

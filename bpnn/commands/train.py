@@ -9,19 +9,20 @@ from ..backends import get_backend
 from ..backends.host_io import ArrayRows, RowSource
 from ..backends.tables import (
     DataError,
+    StandardizedRows,
     classes_of,
     column_stats,
     encode_labels,
     infer_task,
     numeric_target,
     read_table,
+    standardize_block,
     standardized,
 )
 from ..builders import mlp
+from ..distributed import Start
 from ..divergence import DivergenceError
 from ..errors import InputError, OutOfMemory
-from ..layers import Standardize
-from ..network import Network
 from ..optimizers import get_optimizer
 from ..tabular import TabularModel
 from ..validation import writable_path
@@ -77,15 +78,25 @@ def add_parser(commands):
 
 
 def run(args):
-    _check_outputs(args)
-    if not 0.0 <= args.validation_fraction < 1.0:
-        raise InputError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
-    backend = get_backend(args.backend)
-    table = read_table(args.data, args.target)
-    try:
-        return _train(args, backend, table)
-    finally:
-        table.close()
+    dist = None
+    if args.distributed:
+        from ..distributed import Distributed
+
+        dist = Distributed.world()
+    with contextlib.ExitStack() as stack:
+        # Up to the ranks' agreement in fit, an error on one rank (a missing file, a NaN in
+        # its copy of the table) reaches every rank instead of leaving them waiting.
+        stack.enter_context(Start(dist))
+        _check_outputs(args)
+        if not 0.0 <= args.validation_fraction < 1.0:
+            raise InputError("--validation-fraction must be in [0, 1), got "
+                             f"{args.validation_fraction}")
+        backend = get_backend(args.backend)
+        table = stack.enter_context(contextlib.closing(read_table(args.data, args.target)))
+        model, history, fitted = _fit(args, backend, table, dist)
+    if dist is not None and not dist.writer:
+        return 0
+    return _report(args, model, history, fitted)
 
 
 def _check_outputs(args):
@@ -100,13 +111,16 @@ def _check_outputs(args):
         check_path(args.plot, inputs=[args.data, args.resume, args.checkpoint, args.out])
 
 
-def _train(args, backend, table):
-    writer = True
-    if args.distributed:
-        from ..distributed import Distributed
+def _say(args, dist):
+    """``print`` for the progress lines, or nothing (``--quiet``, and ranks other than 0)."""
+    quiet = args.quiet or (dist is not None and not dist.writer)
+    return (lambda *a, **k: None) if quiet else print
 
-        writer = Distributed.world().writer
-    say = print if not args.quiet and writer else (lambda *a, **k: None)
+
+def _fit(args, backend, table, dist):
+    """Check the table, build the network and train it: the model, the history and what
+    the report needs (seconds, validation rows and their targets in the user's units)."""
+    say = _say(args, dist)
     table.check_finite()
     task = infer_task(table.y) if args.task == "auto" else args.task
     info = {"task": task, "features": table.features, "target": table.target}
@@ -124,47 +138,61 @@ def _train(args, backend, table):
             T, info["y_mean"], info["y_scale"] = values.reshape(-1, 1), 0.0, 1.0
     train_rows, val_rows = table.split(args.validation_fraction, args.seed)
     X_train = table.features_of(train_rows)  # in memory, or streamed from the files
-    mean, scale = column_stats(X_train if isinstance(X_train, RowSource) else ArrayRows(X_train))
-    if args.no_standardize:
-        mean, scale = [0.0] * len(mean), [1.0] * len(scale)
+    X_val = table.X.take(val_rows) if len(val_rows) else None
+    X_train_fit, X_val_fit = X_train, X_val
+    if not args.no_standardize:
+        # standardized on the host in float64 before the network's dtype (float32 too)
+        # sees them: a narrow column on a large offset keeps its digits
+        rows = X_train if isinstance(X_train, RowSource) else ArrayRows(X_train)
+        info["x_mean"], info["x_scale"] = column_stats(rows)
+        X_train_fit = StandardizedRows(rows, info["x_mean"], info["x_scale"])
+        if not isinstance(X_train, RowSource):  # in memory it stays in memory
+            X_train_fit = X_train_fit.take(slice(None))
+        if X_val is not None:
+            X_val_fit = standardize_block(X_val, info["x_mean"], info["x_scale"])
 
     n_out = T.shape[1]
     sizes = [len(table.features), *args.hidden, n_out]
     with _plainly(sizes, backend):
-        body = mlp(sizes, activation=args.activation,
-                   loss="cross_entropy" if task == "classification" else "mse")
-        network = Network([Standardize(len(table.features), mean, scale), *body.layers],
-                          loss=body.loss, backend=backend, dtype=args.dtype, seed=args.seed)
+        network = mlp(sizes, activation=args.activation,
+                      loss="cross_entropy" if task == "classification" else "mse",
+                      backend=backend, dtype=args.dtype, seed=args.seed)
     optimizer = get_optimizer(args.solver, **({} if args.lr is None else {"lr": args.lr}))
-    validation = None
-    if len(val_rows):
-        X_val = table.X.take(val_rows)
-        validation = (X_val, T[val_rows])
+    validation = None if X_val is None else (X_val_fit, T[val_rows])
     say(f"bpnn train {table.where}: {task}, {table.n_rows} rows ({len(train_rows)} train, "
         f"{len(val_rows)} validation), {len(table.features)} features -> "
         + (f"{len(info['classes'])} classes" if task == "classification" else table.target))
     say(f"network {len(table.features)}-{'-'.join(map(str, args.hidden))}-{n_out} "
         f"{args.activation}, {args.solver}, backend {backend.name} ({backend.describe()})")
+    if dist is not None:  # what fit cannot see: the table's names (its data is in fit's digest)
+        dist.agree({"columns": table.features, "target": table.target, "task": task,
+                    "classes": info.get("classes")})
     start = time.perf_counter()
     with _plainly(sizes, backend):
-        history = network.fit(X_train, T[train_rows], epochs=args.epochs,
+        history = network.fit(X_train_fit, T[train_rows], epochs=args.epochs,
                               batch_size=args.batch_size, optimizer=optimizer,
                               validation_data=validation, verbose=0 if args.quiet else 1,
                               checkpoint=args.checkpoint, resume=args.resume,
                               distributed=args.distributed)
     seconds = time.perf_counter() - start
-    model = TabularModel(network, info)
-    if not writer:
-        return 0
+    truth = None
+    if X_val is not None:
+        truth = values[val_rows] if task == "regression" else T[val_rows]
+    return TabularModel(network, info), history, (seconds, X_val, truth)
+
+
+def _report(args, model, history, fitted):
+    """Save the model (rank 0 only), then print its summary and plot its curves."""
+    say = _say(args, None)
+    seconds, X_val, truth = fitted
     model.save(args.out)
     last = f"loss {history['loss'][-1]:.6g}"
     if "val_loss" in history:
         last += f", validation loss {history['val_loss'][-1]:.6g}"
     say(f"{len(history)} epochs in {seconds:.1f} s: {last}")
-    if validation is not None:
-        truth = values[val_rows] if task == "regression" else T[val_rows]
+    if X_val is not None:  # raw rows, as predict gets them
         say("validation: ", end="")
-        print_scores(model.evaluate(ArrayRows(validation[0]), truth), say)
+        print_scores(model.evaluate(ArrayRows(X_val), truth), say)
     if args.plot is not None:
         from ..plot import loss_curve
 

@@ -12,6 +12,7 @@ the backend's device current (:meth:`~bpnn.backends.Backend.scope`); its
 from __future__ import annotations
 
 from ..backends.host_io import open_rows
+from ..errors import InputError
 from ..validation import weight_column
 from .stream import IteratorStream, RowStream, is_batch_iterator
 
@@ -181,15 +182,15 @@ def epochs_for(network, X, T, batch_size, memory_budget=None, sample_weight=None
     arrays_only = ValueError(
         "sample_weight goes with arrays only, not with files, memory maps or batch iterators")
     if distributed is not None and sample_weight is not None:
-        raise ValueError("distributed=True takes no sample_weight yet")
+        raise InputError("distributed=True takes no sample_weight yet")
     if is_batch_iterator(X):
         if T is not None:
-            raise ValueError("with a batch iterator as X, T must be None (the iterator yields "
+            raise InputError("with a batch iterator as X, T must be None (the iterator yields "
                              "(X, T) pairs)")
         if sample_weight is not None:
             raise arrays_only
         if distributed is not None:
-            raise ValueError("distributed=True cannot shard a batch iterator: give arrays, "
+            raise InputError("distributed=True cannot shard a batch iterator: give arrays, "
                              "files or memory maps")
         return IteratorEpochs(network, IteratorStream(X))
     rows = open_rows(X)  # None for an ordinary array of any library

@@ -21,6 +21,7 @@ import queue
 import threading
 
 from ..backends.host_io import ArrayRows, first_non_finite, open_rows
+from ..errors import InputError
 
 
 def is_batch_iterator(X):
@@ -38,14 +39,14 @@ class RowStream:
     def __init__(self, X, T):
         self.X = X
         if T is None:
-            raise ValueError("T is needed with X given as a file or memory map")
+            raise InputError("T is needed with X given as a file or memory map")
         self.T = open_rows(T) or ArrayRows(T, where="T")
         if self.T.shape[0] != self.X.shape[0]:
-            raise ValueError(f"{self.T.where} has {self.T.shape[0]} rows but {self.X.where} has "
+            raise InputError(f"{self.T.where} has {self.T.shape[0]} rows but {self.X.where} has "
                              f"{self.X.shape[0]}")
         self.n_samples = self.X.shape[0]
         if self.n_samples == 0:
-            raise ValueError(f"{self.X.where} is empty: it has 0 samples")
+            raise InputError(f"{self.X.where} is empty: it has 0 samples")
         self.dtype_name = self.X.dtype_name
 
     def host_batch(self, indices):
@@ -54,7 +55,7 @@ class RowStream:
         for name, block, source in (("X", Xb, self.X), ("T", Tb, self.T)):
             bad = first_non_finite(block)
             if bad is not None:
-                raise ValueError(f"{name} ({source.where}) contains NaN or infinity (first at "
+                raise InputError(f"{name} ({source.where}) contains NaN or infinity (first at "
                                  f"row {int(indices[bad[0]])}, column {bad[1]})")
         return Xb, Tb
 
@@ -92,7 +93,7 @@ class IteratorStream:
         try:
             batch = _pair(next(iterator))
         except StopIteration:
-            raise ValueError("the batch iterator yielded no batch") from None
+            raise InputError("the batch iterator yielded no batch") from None
         if not callable(self.source):
             self._first = batch
         return batch
@@ -103,7 +104,7 @@ class IteratorStream:
                 iterator = iter(self.source())
             else:
                 if self.used:
-                    raise ValueError("the batch iterator is used up after one epoch: pass a "
+                    raise InputError("the batch iterator is used up after one epoch: pass a "
                                      "function that returns a new iterator for each epoch")
                 self.used = True
                 iterator = itertools.chain([self._first], self.source) \
@@ -117,7 +118,7 @@ class IteratorStream:
 
 def _pair(batch):
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise ValueError("a batch iterator must yield (X, T) pairs")
+        raise InputError("a batch iterator must yield (X, T) pairs")
     return batch
 
 

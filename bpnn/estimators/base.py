@@ -21,18 +21,22 @@ from __future__ import annotations
 
 import functools
 import numbers
-import warnings
 
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..activations import ACTIVATIONS
 from ..backends import FLOAT_DTYPES, infer_backend_name
 from ..builders import mlp
 from ..callbacks import Callback, LearningRateScheduler
+from ..caller import warn
 from ..distributed import Start
 from ..initializers import FanSumUniform, get_initializer
 from ..lbfgs import lbfgs
@@ -417,8 +421,8 @@ class BaseMLP(BaseEstimator):
             batch_size = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", UserWarning, stacklevel=4)
+                warn("Got `batch_size` less than 1 or larger than sample size. It is going to "
+                     "be clipped", UserWarning)
             batch_size = min(self.batch_size, n)
 
         network.rng.reset_order()  # scikit-learn's shuffles start from the identity each fit
@@ -456,9 +460,8 @@ class BaseMLP(BaseEstimator):
         if restore and self._stopping.best_weights is not None:
             network.restore_parameters(self._stopping.best_weights)
         if not incremental and not self._stopping.converged and self.n_iter_ == self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                          "and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=4)
+            warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                 "optimization hasn't converged yet.", ConvergenceWarning)
 
     def _invscaling(self, n, fresh):
         """scikit-learn's ``invscaling``: after each epoch ``lr = lr0 / (t + 1)^power_t``
@@ -507,10 +510,9 @@ class BaseMLP(BaseEstimator):
         self.loss_curve_ = list(result.losses)
         self.best_loss_ = min(self.loss_curve_, default=result.loss)
         if not result.converged:
-            warnings.warn(f"lbfgs failed to converge after {result.n_iter} iteration(s): "
-                          f"{result.message}. Increase the number of iterations (max_iter) or "
-                          "scale the data (sklearn.preprocessing.StandardScaler).",
-                          ConvergenceWarning, stacklevel=4)
+            warn(f"lbfgs failed to converge after {result.n_iter} iteration(s): "
+                 f"{result.message}. Increase the number of iterations (max_iter) or scale the "
+                 "data (sklearn.preprocessing.StandardScaler).", ConvergenceWarning)
 
     # -- files ------------------------------------------------------------------------
     def save(self, path):

@@ -12,8 +12,16 @@ weights bit-identical to a run that was never interrupted.
 from __future__ import annotations
 
 from .._version import __version__
+from ..errors import InputError
 from . import schema
-from .container import MAX_ARRAYS, MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
+from .container import (
+    MAX_ARRAYS,
+    MAX_FILE_BYTES,
+    ModelFileError,
+    encode,
+    read,
+    write_atomic,
+)
 from .model_file import check_finite, network_config, network_from, parameter_arrays
 
 #: The fit settings a resumed run must share with the checkpointed one.
@@ -62,7 +70,7 @@ def save_checkpoint(path, network, optimizer, callbacks, history, epoch, setting
     try:
         data = encode("checkpoint", content, arrays)
     except ValueError as error:  # a NaN in the logs: JSON has no NaN
-        raise ValueError(f"cannot write the checkpoint: {error}") from None
+        raise InputError(f"cannot write the checkpoint: {error}") from None
     write_atomic(path, data, "the checkpoint")
 
 
@@ -93,7 +101,7 @@ def restore_checkpoint(path, network, optimizer, callbacks, history, settings,
     mine = network_config(network)
     if mine["layers"] != content["network"]["layers"] or \
             network.dtype_name != saved.dtype_name:
-        raise ValueError(f"{path} is a checkpoint of another network: {saved!r}; this fit "
+        raise InputError(f"{path} is a checkpoint of another network: {saved!r}; this fit "
                          f"trains {network!r}")
     _check_optimizer_name(path, training.get("optimizer"), optimizer)
     _check_settings(path, training.get("settings"), {**settings, "seed": mine["seed"]},
@@ -130,7 +138,7 @@ def _check_settings(path, saved, settings, seed):
         if key in RECORDED and None in (saved.get(key), settings[key]):
             continue  # a checkpoint of an older bpnn, or a batch iterator's run
         if saved.get(key) != settings[key]:
-            raise ValueError(f"{path} was written by a run with {_setting(key, saved)}; this "
+            raise InputError(f"{path} was written by a run with {_setting(key, saved)}; this "
                              f"fit has {_setting(key, settings)}. Resume with the same data "
                              "and settings (only epochs may change), or start afresh: delete "
                              "the checkpoint or leave out resume.")
@@ -160,7 +168,7 @@ def _restore_rng(path, state, network, n):
 def _check_optimizer_name(path, saved, optimizer):
     if not isinstance(saved, dict) or saved.get("name") != optimizer.name:
         name = saved.get("name") if isinstance(saved, dict) else None
-        raise ValueError(f"{path} was trained with the optimizer {name!r}; this fit uses "
+        raise InputError(f"{path} was trained with the optimizer {name!r}; this fit uses "
                          f"{optimizer.name!r}")
 
 
@@ -223,7 +231,7 @@ def _restore_callbacks(path, saved, callbacks, network, arrays):
         raise ModelFileError(f"{path}: the callbacks' state is malformed")
     names = [type(callback).__name__ for callback in callbacks]
     if [entry.get("class") if isinstance(entry, dict) else None for entry in saved] != names:
-        raise ValueError(f"{path} was written with the callbacks "
+        raise InputError(f"{path} was written with the callbacks "
                          f"{[entry.get('class') for entry in saved if isinstance(entry, dict)]}"
                          f"; this fit has {names}. Resume with the same callbacks, in order.")
     for position, (callback, entry) in enumerate(zip(callbacks, saved)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from .._version import __version__
+from ..errors import InputError
 from ..layers import RBF, Activation, Dense, Standardize
 from ..losses import get_loss
 from ..network import Network
@@ -37,7 +38,7 @@ def network_config(network):
     for layer in network.layers:
         kind = type(layer).__name__
         if kind not in LAYER_TYPES:
-            raise ValueError(f"cannot save a layer of type {kind}: bpnn files hold "
+            raise InputError(f"cannot save a layer of type {kind}: bpnn files hold "
                              f"{', '.join(LAYER_TYPES)} layers")
         config = dict(layer.config())
         config.pop("init", None)  # the weights are saved; how they were drawn is not needed
@@ -60,7 +61,7 @@ def check_finite(arrays, what):
     """Refuse to write non-finite numbers: a file never holds a diverged model."""
     for name, array in arrays.items():
         if array.dtype.kind == "f" and not bool(abs(array).max(initial=0.0) < math.inf):
-            raise ValueError(f"refusing to save {what}: {name} holds NaN or infinity")
+            raise InputError(f"refusing to save {what}: {name} holds NaN or infinity")
 
 
 def save_model(network, path, extra=None):
@@ -76,7 +77,7 @@ def save_model(network, path, extra=None):
         The network is not built yet, holds NaN/inf, or the folder does not exist.
     """
     if not network.built:
-        raise ValueError("the network has no weights yet: train it (or call build()) "
+        raise InputError("the network has no weights yet: train it (or call build()) "
                          "before saving")
     with network.backend.scope():  # a public call (Network.save): read on the model's device
         arrays = parameter_arrays(network)

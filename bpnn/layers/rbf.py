@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Layer
+from ..errors import InputError
 from ..validation import positive_int
+from .base import Layer
 
 
 class RBF(Layer):
@@ -42,7 +43,7 @@ class RBF(Layer):
         self.centre_range = float(centre_range)
         self.width = float(width)
         if not self.width > 0:
-            raise ValueError(f"width must be positive, got {width!r}")
+            raise InputError(f"width must be positive, got {width!r}")
 
     @property
     def C(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InputError
 from ..validation import positive_int
 from .base import Layer
 
@@ -41,7 +42,7 @@ class Standardize(Layer):
         self._scale = None if scale is None else [float(value) or 1.0 for value in scale]
         for values, name in ((self._mean, "mean"), (self._scale, "scale")):
             if values is not None and len(values) != self.n_in:
-                raise ValueError(f"{name} has {len(values)} values for {self.n_in} features")
+                raise InputError(f"{name} has {len(values)} values for {self.n_in} features")
             _check_finite(values, name)
 
     def buffer_shapes(self):
@@ -70,5 +71,5 @@ def _check_finite(values, name):
     """Refuse a NaN or infinite statistic, naming its column (``values`` may be None)."""
     for column, value in enumerate(values or ()):
         if not math.isfinite(value):
-            raise ValueError(f"{name} of column {column} is {value}; the statistics must be "
+            raise InputError(f"{name} of column {column} is {value}; the statistics must be "
                              "finite (compute them in float64 with a stable method)")

@@ -6,7 +6,7 @@ the two crossings of the host/device border, host-drawn random numbers and a
 way to wait for an asynchronous device.
 """
 
-from .base import FLOAT_DTYPES, Backend
+from .base import ARRAY_API_VERSION, FLOAT_DTYPES, Backend
 from .random import HostRandom
 from .selector import (
     BACKENDS,
@@ -20,6 +20,7 @@ from .selector import (
 )
 
 __all__ = [
+    "ARRAY_API_VERSION",
     "BACKENDS",
     "ENVIRONMENT_VARIABLE",
     "FLOAT_DTYPES",

@@ -10,6 +10,11 @@ from ..errors import InputError
 from .host_memory import keep_freed_memory
 from .random import HostRandom, RandomStateStream
 
+#: The version of the Array API standard bpnn's math is written against: it passes Python
+#: scalars to elementwise functions (``xp.maximum(X, 0.0)``), which came in 2024.12.  An
+#: adapter's namespace declares it (or a later one) in ``__array_api_version__``.
+ARRAY_API_VERSION = "2024.12"
+
 #: The floating dtypes a model may use, by name.
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -212,6 +217,17 @@ class Backend:
         reused by the GPU libraries' own pools (CuPy's, PyTorch's).
         """
         return keep_freed_memory()
+
+    def compile(self, function):
+        """``function`` compiled for this backend's device, or ``None`` where the library
+        has no compiler bpnn uses (every adapter but JAX's): the caller then runs its
+        code as it is.
+
+        ``function`` must be pure: it reads only its arguments (lists, tuples and dicts
+        of arrays and Python numbers) and returns new values, as
+        :meth:`bpnn.steps.TrainStep._pure` does.
+        """
+        return None
 
     # -- description ------------------------------------------------------------
     def describe(self):

@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 
 from .cupy_backend import CupyBackend
+from .jax_backend import JaxBackend
 from .numpy_backend import NumpyBackend
 from .strict_backend import StrictBackend
 from .torch_backend import TorchBackend
 from .base import Backend
 
 #: Every backend bpnn knows, by name, in the order they are listed to users.
-BACKENDS = {cls.name: cls for cls in (NumpyBackend, CupyBackend, StrictBackend, TorchBackend)}
+BACKENDS = {cls.name: cls for cls in (NumpyBackend, CupyBackend, StrictBackend, TorchBackend,
+                                      JaxBackend)}
 
 #: Other spellings users reach for.
 ALIASES = {"np": "numpy", "strict": "array_api_strict", "array-api-strict": "array_api_strict",
@@ -25,7 +27,7 @@ ENVIRONMENT_VARIABLE = "BPNN_BACKEND"
 
 # The library an array's type comes from -> the backend that owns it.
 _LIBRARY_TO_BACKEND = {"numpy": "numpy", "cupy": "cupy", "torch": "torch",
-                       "array_api_strict": "array_api_strict"}
+                       "array_api_strict": "array_api_strict", "jax": "jax", "jaxlib": "jax"}
 
 _cache: dict = {}
 _by_spec: dict = {}
@@ -62,7 +64,7 @@ def get_backend(name=None, *, like=None):
     Parameters
     ----------
     name : str or Backend, optional
-        ``"numpy"``, ``"cupy"``, ``"array_api_strict"``, ``"torch"`` (each
+        ``"numpy"``, ``"cupy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"`` (each
         optionally followed by ``":device"``), or ``"auto"``: CuPy when a CUDA
         device answers, else NumPy.  ``None`` takes the backend that owns the
         array ``like`` when that is not a NumPy array, else the
@@ -120,4 +122,8 @@ def infer_backend_name(x):
         return "torch" if x.device.type == "cpu" else f"torch:{x.device}"
     if key == "cupy":
         return f"cupy:{x.device.id}"
+    if key == "jax":
+        device = next(iter(x.devices()))
+        return "jax" if device.platform == "cpu" and device.id == 0 else \
+            f"jax:{device.platform}:{device.id}"
     return key

@@ -140,6 +140,50 @@ def torch_epoch(X, labels, batch_size, device="cpu", sizes=SIZES):
     return synchronized
 
 
+def jax_epoch(X, T, batch_size):
+    """One epoch of a hand-written JAX step compiled with ``jax.jit`` (the same network,
+    loss and plain SGD; the batch gathered outside the step, as bpnn gathers it), the
+    data already on JAX's CPU device: a callable to time, blocking on its result."""
+    import jax
+    import jax.numpy as jnp
+
+    from bpnn.backends import get_backend
+
+    device = get_backend("jax").device  # turns on float64 in JAX, as bpnn's adapter does
+    rng = np.random.default_rng(0)
+    dtype = X.dtype
+    params = [(jax.device_put((rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(dtype),
+                              device), jax.device_put(np.zeros(b, dtype), device))
+              for a, b in zip(SIZES[:-1], SIZES[1:])]
+    Xd, Td = jax.device_put(X, device), jax.device_put(T, device)
+
+    def loss(params, x, t):
+        h = x
+        for W, bias in params[:-1]:
+            h = jax.nn.relu(h @ W + bias)
+        z = h @ params[-1][0] + params[-1][1]
+        return -jnp.mean(jnp.sum(t * jax.nn.log_softmax(z), axis=1))
+
+    @jax.jit
+    def step(params, x, t):
+        value, grads = jax.value_and_grad(loss)(params, x, t)
+        return [(W - 0.01 * dW, bias - 0.01 * db)
+                for (W, bias), (dW, db) in zip(params, grads)], value
+
+    n = len(X)
+    state = {"params": params}
+
+    def epoch():
+        order = rng.permutation(n)
+        value = None
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            state["params"], value = step(state["params"], Xd[rows], Td[rows])
+        value.block_until_ready()
+
+    return epoch
+
+
 def sklearn_epoch(X, labels, batch_size):
     """One epoch of ``partial_fit`` of scikit-learn's MLPClassifier (plain SGD): a
     callable to time."""
@@ -156,10 +200,11 @@ PEERS = {
     "torch": lambda X, T, labels, batch: torch_epoch(X, labels, batch),
     "torch-cuda": lambda X, T, labels, batch: torch_epoch(X, labels, batch, device="cuda"),
     "sklearn": lambda X, T, labels, batch: sklearn_epoch(X, labels, batch),
+    "jax": lambda X, T, labels, batch: jax_epoch(X, T, batch),
 }
 #: The backend whose GEMM-only bound each peer is measured against.
 PEER_BOUNDS = {"numpy-hand": "numpy", "torch": "numpy", "torch-cuda": "torch:cuda",
-               "sklearn": "numpy"}
+               "sklearn": "numpy", "jax": "jax"}
 
 
 def run(backends, peers, repeats, n_samples=60000, batch_sizes=(128, 1024),

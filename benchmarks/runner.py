@@ -8,7 +8,7 @@ from ..writing import open_atomic
 from . import crossover, estimators, large, mlp, seed_sin
 
 WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
-PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn")
+PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
 
 
 def run(workloads, backends, peers, repeats=5, quick=False, write=print):

@@ -43,7 +43,7 @@ from .initializers import (
 from .layers import RBF, Activation, Dense, Layer
 from .losses import LOSSES, get_loss
 from .network import Network
-from .optimizers import SGD, Adam, Optimizer, get_optimizer
+from .optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer
 from .divergence import DivergenceError
 from .files import ModelFileError, WriteError, load, save
 
@@ -85,6 +85,7 @@ __all__ = [
     "Network",
     "Normal",
     "Optimizer",
+    "RMSprop",
     "ReduceLROnPlateau",
     "WriteError",
     "activations",

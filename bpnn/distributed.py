@@ -36,6 +36,7 @@ import time
 
 from .errors import InputError, MissingDependency
 from .flat import read_flat, write_flat
+from .update import assign
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
 
@@ -189,10 +190,12 @@ class Distributed:
         backend = network.backend
         state = self.comm.bcast(network.rng.state, root=0)
         network.rng.state = state
-        for param in network.parameters:
+        params = network.parameters
+        for index, param in enumerate(params):
             host = backend.to_numpy(param, copy=True)
             self.comm.Bcast(host, root=0)
-            param[...] = backend.asarray(host, dtype=network.dtype)
+            params[index] = assign(backend.xp, param, backend.asarray(host, dtype=network.dtype))
+        network.adopt_parameters(params)
 
     def shard(self, start, stop):
         """Rank's piece ``(start, stop)`` of the global batch ``[start, stop)``: ``P``
@@ -202,20 +205,21 @@ class Distributed:
         high = start + (n * (rank + 1)) // size
         return low, high
 
-    def loss_and_gradients(self, network, xp, X, T, n_global, l2=0.0, l2_shared=False,
-                           scale=1.0):
-        """The mean loss and ``scale`` times the gradient over a global batch of ``n_global``
-        rows, of which this rank holds ``(X, T)``: its part scaled by its share
-        ``n / n_global`` (folded into the delta), then summed over the ranks."""
+    def loss_and_gradients(self, network, xp, X, T, n_global, *, l2=0.0, l2_shared=False):
+        """The mean loss and its gradient over a global batch of ``n_global`` rows, of
+        which this rank holds ``(X, T)``: its part scaled by its share ``n / n_global``
+        (folded into the delta), then summed over the ranks."""
         share = X.shape[0] / n_global
         if l2_shared:  # shared by the global batch's rows (weights are not distributed)
             l2, l2_shared = l2 / n_global, False
         if share:
-            loss, grads = network.loss_and_gradients(xp, X, T, l2, None, l2_shared,
-                                                     scale * share)
+            loss, grads = network.loss_and_gradients(xp, X, T, l2=l2, l2_shared=l2_shared,
+                                                     scale=share)
             loss = loss * share
         else:  # a global batch smaller than the number of ranks: nothing here
-            loss, grads = 0.0, [xp.zeros_like(param) for param in network.parameters]
+            params = network.parameters
+            loss = xp.zeros((), dtype=params[0].dtype, device=network.backend.device)
+            grads = [xp.zeros_like(param) for param in params]
         return self.sum_gradients(network, grads, loss), grads
 
     def _buffer(self, network, size):
@@ -233,7 +237,7 @@ class Distributed:
         buffer; returns the summed loss (a 0-d array)."""
         xp, backend = network.backend.xp, network.backend
         flat = self._buffer(network, sum(math.prod(grad.shape) for grad in grads) + 1)
-        flat[write_flat(xp, grads, flat)] = loss
+        flat, _ = write_flat(xp, [*grads, xp.reshape(loss, (1,))], flat)
         backend.synchronize()  # the step's queued kernels are not the Allreduce's time; and
         start = time.perf_counter()  # MPI reads a device buffer outside the library's stream
         if self.cuda_aware and backend.name == "cupy":  # the device buffer itself

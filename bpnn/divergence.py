@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from .steps import train_step
+from .update import assign
 
 
 class DivergenceError(FloatingPointError):
@@ -43,7 +43,8 @@ class Snapshot:
     """A device copy of the weights and the optimizer's state, refreshed in place.
 
     The buffers are allocated once and reused, so taking a snapshot every
-    epoch allocates nothing after the first.
+    epoch allocates nothing after the first (where arrays are immutable, the
+    snapshot holds the arrays themselves: nothing can change them).
     """
 
     def __init__(self, network, optimizer):
@@ -60,8 +61,7 @@ class Snapshot:
         if [tuple(a.shape) for a in live] != [tuple(a.shape) for a in self.state]:
             self.state = [xp.asarray(array, copy=True) for array in live]
         else:
-            for saved, array in zip(self.state, live):
-                saved[...] = array
+            self.state = [assign(xp, saved, array) for saved, array in zip(self.state, live)]
         self.scalars = dict(self.optimizer.state_scalars())
 
     def restore(self):
@@ -71,24 +71,24 @@ class Snapshot:
                                   [xp.asarray(array, copy=True) for array in self.state])
 
 
-def locate(network, xp, batches, penalty, optimizer):
-    """Replay an epoch's ``batches`` from its start, one checked step at a time.
+def locate(network, xp, batches, step):
+    """Replay an epoch's ``batches`` from its start, one checked step at a time, with the
+    run's :class:`~bpnn.steps.TrainStep` (so each replayed step is the step taken).
 
     Returns ``(step, what)`` for the first step whose loss is not finite or
     whose update makes a weight non-finite, the network left with the
     weights from before that step; ``None`` if the replay stays finite.
     """
-    params = network.parameters
     before = network.copy_parameters()
-    for step, arrays in enumerate(batches):
+    for index, arrays in enumerate(batches):
         network.copy_parameters(out=before)
-        loss = train_step(network, optimizer, xp, params, arrays, **penalty,
-                          distributed=network.distributed)
+        params = network.parameters  # anew: where arrays are immutable, restoring makes new
+        loss = step(xp, params, arrays)
         value = float(loss)
         if not math.isfinite(value):
             network.restore_parameters(before)
-            return step, f"the loss became {value}"
+            return index, f"the loss became {value}"
         if not all_finite(xp, params):
             network.restore_parameters(before)
-            return step, "the update made a weight NaN or infinite"
+            return index, "the update made a weight NaN or infinite"
     return None

@@ -87,8 +87,9 @@ class _Objective:
         return xp.concat([xp.reshape(array, (-1,)) for array in arrays])
 
     def unpack(self, x):
-        """Write ``x`` into the network's parameters, in place."""
+        """Write ``x`` into the network's parameters (in place where the library allows)."""
         read_flat(self.xp, x, self.params)
+        self.network.adopt_parameters(self.params)
 
     def __call__(self, x):
         self.calls += 1

@@ -93,8 +93,9 @@ class Loss(Configurable):
     def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
         """The value and ``dL/dZ``, from ``Z``, the input of the :attr:`link` activation.
 
-        ``scale`` multiplies the delta (not the value) at no extra cost: a plain
-        SGD step folds its learning rate in there (see :meth:`Optimizer.fold_scale`).
+        ``scale`` multiplies the delta (not the value) at no extra cost: the
+        weight of this batch's loss in a larger sum (a rank's share of a global
+        batch in a distributed fit).
 
         Returns
         -------

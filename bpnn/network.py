@@ -9,6 +9,7 @@ from .backends import FLOAT_DTYPES, get_backend
 from .errors import InputError
 from .layers import Activation, Layer
 from .losses import get_loss, weight_total
+from .update import assign
 from .validation import as_matrix, dtype_name_of
 
 
@@ -192,7 +193,8 @@ class Network:
     def set_weights(self, weights):
         """Copy ``weights`` (arrays in :attr:`parameters` order) into the parameters.
 
-        The copy is made in place, so the arrays stay the network's own.
+        The copy is made in place where the library allows it, so the arrays stay
+        the network's own (see :mod:`bpnn.update`).
 
         Raises
         ------
@@ -204,13 +206,13 @@ class Network:
         if len(weights) != len(current):
             raise InputError(f"expected {len(current)} arrays, got {len(weights)}")
         with self._scope():
+            xp = self.backend.xp
             incoming = [self.backend.asarray(new, dtype=self.dtype) for new in weights]
             for index, (old, new) in enumerate(zip(current, incoming)):
                 if tuple(new.shape) != tuple(old.shape):
                     raise InputError(f"parameter {index} has shape {tuple(old.shape)}, "
                                      f"got {tuple(new.shape)}")
-            for old, new in zip(current, incoming):
-                old[...] = new
+            self.adopt_parameters([assign(xp, old, new) for old, new in zip(current, incoming)])
 
     def copy_parameters(self, out=None):
         """Copies of every parameter on the backend's device, in :attr:`parameters` order.
@@ -222,17 +224,31 @@ class Network:
         """
         params = self.parameters
         with self._scope():  # a copy is made on the current device (CuPy)
+            xp = self.backend.xp
             if out is None:
-                return [self.backend.xp.asarray(param, copy=True) for param in params]
-            for saved, param in zip(out, params):
-                saved[...] = param
+                return [xp.asarray(param, copy=True) for param in params]
+            out[:] = [assign(xp, saved, param) for saved, param in zip(out, params)]
         return out
 
     def restore_parameters(self, saved):
-        """Write a :meth:`copy_parameters` result back into the parameters, in place."""
+        """Write a :meth:`copy_parameters` result back into the parameters, in place
+        where the library allows it."""
         with self._scope():
-            for param, value in zip(self.parameters, saved):
-                param[...] = value
+            xp = self.backend.xp
+            self.adopt_parameters([assign(xp, param, value)
+                                   for param, value in zip(self.parameters, saved)])
+
+    def adopt_parameters(self, params):
+        """Make ``params`` (arrays in :attr:`parameters` order) the layers' parameters.
+
+        Where the library's arrays are immutable an update makes new arrays, and
+        this is where they join the network; where they are written in place,
+        ``params`` are the layers' own arrays and this changes nothing.
+        """
+        arrays = iter(params)
+        for layer in self.layers:
+            if layer.params:
+                layer.params[:] = [next(arrays) for _ in layer.params]
 
     def count_params(self):
         """The number of trainable scalars."""
@@ -313,16 +329,18 @@ class Network:
         """
         with self._scope(X):
             X, T = self._data(X, T)
-            loss, grads = self.loss_and_gradients(self.backend.xp, X, T, float(l2))
+            loss, grads = self.loss_and_gradients(self.backend.xp, X, T, l2=float(l2))
             return float(loss), grads
 
-    def loss_and_gradients(self, xp, X, T, l2=0.0, w=None, l2_shared=False, scale=1.0):
+    def loss_and_gradients(self, xp, X, T, *, l2=0.0, w=None, l2_shared=False, scale=1.0):
         """The training step's math on validated device arrays; ``loss`` stays a 0-d array.
 
         ``w`` is an (n, 1) column of sample weights or ``None``; ``l2_shared``
         divides the penalty by the batch's total weight (see :func:`bpnn.training.fit`).
-        Every gradient comes multiplied by ``scale``, folded into the output delta
-        (where a plain SGD step's learning rate goes: no pass over the weights).
+        ``scale`` weighs this batch's loss in a larger sum (a rank's share of a
+        global batch, see :mod:`bpnn.distributed`): the gradients are those of
+        ``scale`` times the loss, folded into the output delta; the returned loss is
+        not scaled.  It is never a learning rate: the gradients are gradients.
         """
         backprops = []
         for layer in self._body:
@@ -402,6 +420,12 @@ class Network:
         from .training import fit
 
         return fit(self, X, T, **options)
+
+    def __getstate__(self):
+        # compiled training steps (JAX) belong to this process: a copy compiles its own
+        state = dict(self.__dict__)
+        state.pop("_compiled_steps", None)
+        return state
 
     def __repr__(self):
         layers = ", ".join(repr(layer) for layer in self.layers)

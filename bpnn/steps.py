@@ -3,35 +3,107 @@ so a replayed step is bit for bit the step that was taken."""
 
 from __future__ import annotations
 
+from .update import writable
 
-def train_step(network, optimizer, xp, params, arrays, l2=0.0, l2_shared=False,
-               distributed=None):
-    """The loss of the batch ``arrays`` (``(X, T)`` or ``(X, T, w)``), then one update of
-    ``params`` (``network.parameters``, fetched once by the caller).
 
-    When the optimizer's step only scales the gradients before applying them
-    (plain SGD: :meth:`~bpnn.optimizers.Optimizer.fold_scale`), the scale is
-    folded into the output delta of the backward pass and the step applies
-    the gradients as they come: no pass over them.
+class TrainStep:
+    """A run's training step: the loss of a batch, then one update of the parameters.
+
+    ``step(xp, params, arrays)`` takes the batch ``arrays`` (``(X, T)`` or
+    ``(X, T, w)``) and updates ``params`` (``network.parameters``, fetched once by
+    the caller); it returns the batch's mean loss before the update, on the
+    device.  The optimizer gets the true gradients, and everything between the
+    backward pass and the update (the MPI sum here) sees gradients that mean
+    gradients.
+
+    Where the backend compiles (:meth:`~bpnn.backends.Backend.compile`: JAX), the
+    same code is traced once per batch shape into one compiled function of the
+    parameters, the optimizer's state arrays, the step's numbers
+    (:meth:`~bpnn.optimizers.Optimizer.advance`) and the batch.
 
     With ``distributed`` (a :class:`~bpnn.distributed.Distributed`), ``arrays``
     is ``(X, T, None, N)``: this rank's piece of a global batch of ``N`` rows
-    (see :meth:`~bpnn.distributed.Distributed.loss_and_gradients`).
+    (see :meth:`~bpnn.distributed.Distributed.loss_and_gradients`); such a step
+    is never compiled (it calls MPI).
 
-    Returns
-    -------
-    0-d array or float
-        The batch's mean loss before the update (on the device).
+    Parameters
+    ----------
+    network : Network
+    optimizer : Optimizer
+    l2 : float, keyword-only
+        The L2 penalty (see :func:`bpnn.training.fit`).
+    l2_shared : bool, keyword-only
+    distributed : Distributed or None, keyword-only
     """
-    scale = optimizer.fold_scale()  # per step: a callback may change lr between batches
-    prescaled = scale is not None
-    scale = 1.0 if scale is None else scale
-    if distributed is None:
-        w = arrays[2] if len(arrays) > 2 else None
-        loss, grads = network.loss_and_gradients(xp, arrays[0], arrays[1], l2, w, l2_shared,
-                                                 scale)
-    else:
-        loss, grads = distributed.loss_and_gradients(network, xp, arrays[0], arrays[1],
-                                                     arrays[3], l2, l2_shared, scale)
-    optimizer.step(xp, params, grads, prescaled)
-    return loss
+
+    def __init__(self, network, optimizer, *, l2=0.0, l2_shared=False, distributed=None):
+        self.network, self.optimizer = network, optimizer
+        self.l2, self.l2_shared, self.distributed = l2, l2_shared, distributed
+        self.compiled = None if distributed is not None else _compiled(self)
+
+    def __call__(self, xp, params, arrays):
+        optimizer, network = self.optimizer, self.network
+        optimizer.follow(params)
+        numbers = optimizer.advance()
+        if self.compiled is not None:
+            compiled, box = self.compiled
+            box["step"] = self  # whose network and optimizer a new trace reads
+            new, state, loss = compiled(params, optimizer.state_arrays(), numbers, tuple(arrays))
+            params[:] = new
+            network.adopt_parameters(params)
+            optimizer.load_state(params, optimizer.state_scalars(), state)
+            return loss
+        loss, grads = self._loss_and_gradients(xp, arrays)
+        optimizer.apply(xp, params, grads, numbers)
+        if not writable(xp):  # immutable arrays: the updated ones are new; to the layers
+            network.adopt_parameters(params)
+        return loss
+
+    def _loss_and_gradients(self, xp, arrays):
+        if self.distributed is None:
+            w = arrays[2] if len(arrays) > 2 else None
+            return self.network.loss_and_gradients(xp, arrays[0], arrays[1], l2=self.l2, w=w,
+                                                   l2_shared=self.l2_shared)
+        return self.distributed.loss_and_gradients(self.network, xp, arrays[0], arrays[1],
+                                                   arrays[3], l2=self.l2,
+                                                   l2_shared=self.l2_shared)
+
+    def _pure(self, params, state, numbers, arrays):
+        """The step as a function of its inputs alone, for a compiler to trace: the
+        network and the optimizer hold the traced values only while it runs."""
+        network, optimizer, xp = self.network, self.optimizer, self.network.backend.xp
+        params = list(params)
+        kept = network.parameters, optimizer.state_arrays()
+        try:
+            network.adopt_parameters(params)
+            optimizer.load_state(params, optimizer.state_scalars(), list(state))
+            loss, grads = self._loss_and_gradients(xp, arrays)
+            optimizer.apply(xp, params, grads, numbers)
+            return params, optimizer.state_arrays(), loss
+        finally:  # the real arrays back (the caller gives them the new values)
+            network.adopt_parameters(kept[0])
+            optimizer.load_state(kept[0], optimizer.state_scalars(), kept[1])
+
+
+def _compiled(step):
+    """``(compiled, box)``: the backend's compiled form of :meth:`TrainStep._pure` for
+    ``step``'s network, kept on the network for every later run of the same kind, or
+    ``None`` where the backend does not compile.
+
+    A run of the same kind (an optimizer of the same class and configuration but
+    its learning rate, the same penalty) reuses it: ``partial_fit`` calls and the
+    fits of a grid search then compile once per batch shape, not once per call.  The
+    compiled code does not depend on which network or optimizer object it traced
+    (only on their structure, which the key holds); ``box["step"]`` is the run a new
+    trace reads.
+    """
+    network, optimizer = step.network, step.optimizer
+    cache = network.__dict__.setdefault("_compiled_steps", {})
+    structure = tuple(sorted((key, repr(value)) for key, value in optimizer.config().items()
+                             if key != "lr"))
+    key = (type(optimizer), structure, step.l2, step.l2_shared)
+    if key not in cache:
+        box = {}
+        compiled = network.backend.compile(lambda *inputs: box["step"]._pure(*inputs))
+        cache[key] = None if compiled is None else (compiled, box)
+    return cache[key]

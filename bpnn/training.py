@@ -12,7 +12,7 @@ from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .errors import InputError
 from .files.checkpoint import resume_record
 from .optimizers import get_optimizer
-from .steps import train_step
+from .steps import TrainStep
 from .validation import non_negative_float, positive_int, weight_column, writable_path
 
 #: What ``on_divergence="reduce_lr"`` multiplies the learning rate by, and how
@@ -273,6 +273,7 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
     # its buffers are allocated once and refreshed in place every epoch.
     optimizer.follow(params)  # an optimizer last used on another network starts afresh
     snapshot = Snapshot(network, optimizer)
+    step = TrainStep(network, optimizer, **penalty, distributed=network.distributed)
     last = epochs[-1] if len(epochs) else None
     for epoch in epochs:
         snapshot.take()
@@ -281,11 +282,12 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
         batches = data.epoch(shuffle)  # the same batches each time it is called
         while True:
             lr = optimizer.lr
-            total, seen = _steps(network, optimizer, xp, batches(), penalty, per_batch)
+            total, seen = _steps(network, step, xp, batches(), per_batch)
             epoch_loss = float(total) / seen
-            if math.isfinite(epoch_loss) and all_finite(xp, params):
+            # the parameters fetched anew: where arrays are immutable the step made new ones
+            if math.isfinite(epoch_loss) and all_finite(xp, network.parameters):
                 break
-            _diverged(network, optimizer, xp, batches, penalty, epoch, snapshot, on_divergence)
+            _diverged(network, optimizer, step, xp, batches, epoch, snapshot, on_divergence)
         logs = {"loss": epoch_loss}
         if validation is not None:
             X_val, T_val, w_val = validation
@@ -300,10 +302,10 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
             break
 
 
-def _steps(network, optimizer, xp, batches, penalty, per_batch):
-    """One pass over the batches: the loss summed over the samples (on the device) and
-    the number of samples.  A batch is ``(X, T)``, or ``(X, T, w)`` with sample weights."""
-    l2, l2_shared = penalty["l2"], penalty["l2_shared"]
+def _steps(network, step, xp, batches, per_batch):
+    """One pass over the batches with the run's :class:`~bpnn.steps.TrainStep`: the loss
+    summed over the samples (on the device) and the number of samples.  A batch is
+    ``(X, T)``, or ``(X, T, w)`` with sample weights."""
     dist = network.distributed
     params = network.parameters
     # The sum of the batch losses weighted by their sizes, kept on the device in units
@@ -311,7 +313,7 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
     total, unit = 0.0, None
     seen = 0
     for batch, arrays in enumerate(batches):
-        loss = train_step(network, optimizer, xp, params, arrays, l2, l2_shared, dist)
+        loss = step(xp, params, arrays)
         size = arrays[0].shape[0] if dist is None else arrays[3]  # the global batch's
         if unit is None:
             unit = size
@@ -326,10 +328,10 @@ def _steps(network, optimizer, xp, batches, penalty, per_batch):
     return total * unit, seen
 
 
-def _diverged(network, optimizer, xp, batches, penalty, epoch, snapshot, on_divergence):
+def _diverged(network, optimizer, step, xp, batches, epoch, snapshot, on_divergence):
     """Find the failing step; then raise, or cut the learning rate for a retry."""
     snapshot.restore()
-    found = locate(network, xp, batches(), penalty, optimizer)
+    found = locate(network, xp, batches(), step)
     step, what = found if found is not None else (None, "the loss or a weight became NaN or "
                                                         "infinite")
     where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")

@@ -19,7 +19,7 @@ from helpers import assert_on_backend
 
 # -- the selector -------------------------------------------------------------
 def test_known_names_and_availability():
-    assert backend_names() == ["numpy", "cupy", "array_api_strict", "torch"]
+    assert backend_names() == ["numpy", "cupy", "array_api_strict", "torch", "jax"]
     assert {"numpy", "array_api_strict"} <= set(available_backends())
 
 
@@ -177,3 +177,14 @@ def test_numpy_namespace_reductions_equal_numpys(dtype, axis, keepdims):
         np.testing.assert_array_equal(a, b)
     assert xp.sum(x, dtype=np.float64).dtype == np.float64
     assert xp.exp is np.exp and xp.float32 is np.float32
+
+
+def test_every_namespace_implements_the_standard_version_bpnn_needs(backend):
+    """bpnn's math needs the 2024.12 standard (Python scalars in elementwise functions);
+    array-api-strict is pinned to exactly that version by the suite's conftest."""
+    from bpnn.backends import ARRAY_API_VERSION
+
+    declared = backend.xp.__array_api_version__
+    assert declared >= ARRAY_API_VERSION  # "YYYY.MM" strings order as dates
+    if backend.name == "array_api_strict":
+        assert declared == ARRAY_API_VERSION

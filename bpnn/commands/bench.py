@@ -16,8 +16,9 @@ def add_parser(commands):
                        help="comma-separated backends (default numpy), e.g. numpy,cupy,torch")
     bench.add_argument("--peers", default="numpy-hand,torch",
                        help="comma-separated peers: numpy-hand, torch, torch-cuda (PyTorch "
-                            "eager on the GPU), sklearn (default numpy-hand,torch; those not "
-                            "installed are skipped)")
+                            "eager on the GPU), sklearn, jax (a hand-written jax.jit step; mlp "
+                            "only) (default numpy-hand,torch; those not installed are "
+                            "skipped)")
     bench.add_argument("--workloads", default="seed-sin,mlp",
                        help="comma-separated: seed-sin, mlp, crossover, large, estimators "
                             "(MLPClassifier against scikit-learn's on digits; default "
@@ -78,7 +79,8 @@ def run(args):
 
 def _installed(peer):
     """Whether ``peer`` can run here; says why not when it cannot."""
-    module = {"torch": "torch", "torch-cuda": "torch", "sklearn": "sklearn"}.get(peer)
+    module = {"torch": "torch", "torch-cuda": "torch", "sklearn": "sklearn",
+              "jax": "jax"}.get(peer)
     if module is None:
         return True
     import importlib.util

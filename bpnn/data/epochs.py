@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..backends.host_io import open_rows
 from ..errors import InputError
+from ..update import writable
 from ..validation import weight_column
 from .stream import IteratorStream, RowStream, is_batch_iterator
 
@@ -137,13 +138,23 @@ class StreamEpochs:
         xp, backend, dtype = network.backend.xp, network.backend, network.dtype
         n = self.n_samples
         with backend.scope():  # CuPy's empty ignores device=: it allocates on the current one
-            X = xp.empty((n, self.stream.X.shape[1]), dtype=dtype, device=backend.device)
-            T = xp.empty((n, self.stream.T.shape[1]), dtype=dtype, device=backend.device)
+            if writable(xp):  # one buffer each, filled chunk by chunk
+                X = xp.empty((n, self.stream.X.shape[1]), dtype=dtype, device=backend.device)
+                T = xp.empty((n, self.stream.T.shape[1]), dtype=dtype, device=backend.device)
+            else:  # immutable arrays: the chunks, joined at the end
+                X, T = [], []
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 Xb, Tb = self.stream.host_batch(range(start, stop))
-                X[start:stop, ...] = backend.upload(Xb, dtype)
-                T[start:stop, ...] = backend.upload(Tb, dtype)
+                Xb, Tb = backend.upload(Xb, dtype), backend.upload(Tb, dtype)
+                if isinstance(X, list):
+                    X.append(Xb)
+                    T.append(Tb)
+                else:
+                    X[start:stop, ...] = Xb
+                    T[start:stop, ...] = Tb
+            if isinstance(X, list):
+                X, T = xp.concat(X, axis=0), xp.concat(T, axis=0)
         return ArrayEpochs(network, X, T, self.batch_size, distributed=self.distributed)
 
     def close(self):

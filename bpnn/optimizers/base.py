@@ -1,0 +1,115 @@
+"""The optimizer protocol: ``step(xp, params, grads)`` updates the parameters.
+
+The gradients are the true gradients of the loss (nothing folded in), fresh arrays
+of the backward pass which the step may consume.  Every updated array is kept in
+its list (``params[i] = W`` after ``W -= ...``): on a library whose arrays are
+writable that is the same array, updated in place with no temporary the size of
+the weights; on one whose arrays are immutable (JAX) it is the new array, and
+keeping it is the update (see :mod:`bpnn.update`).  Hyper-parameters are Python
+floats, so every product keeps the arrays' dtype on every backend.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from ..registry import Configurable
+from ..validation import non_negative_float
+
+
+class Optimizer(Configurable):
+    """Base class.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate (a mutable attribute, for schedules).
+    """
+
+    def __init__(self, lr):
+        self.lr = non_negative_float(lr, "lr")
+        self._params = None
+
+    def step(self, xp, params, grads):
+        """One update of every array of ``params`` from the matching ``grads``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The arrays' standard namespace.
+        params : list of arrays
+            The parameters; each entry is replaced by its updated array (the same
+            array, written in place, where the library allows it).
+        grads : list of arrays
+            The gradients of the loss (fresh arrays the step may overwrite).
+        """
+        self.follow(params)
+        self.apply(xp, params, grads, self.advance())
+
+    def advance(self):
+        """The host half of a step: the numbers this step uses, as Python floats, with
+        the step count advanced (Adam's bias correction).
+
+        A step is ``apply(xp, params, grads, advance())``.  Split so, a compiled step
+        (JAX) takes the numbers as inputs: a schedule that changes ``lr`` between
+        steps, or Adam's count, never makes it compile again.
+        """
+        return {"lr": self.lr}
+
+    def apply(self, xp, params, grads, numbers):
+        """The array half of a step: update ``params`` (and the optimizer's state
+        arrays, made on first use) from ``grads`` with :meth:`advance`'s ``numbers``.
+        Array operations only, no host reads, so it may be traced and compiled."""
+        raise NotImplementedError
+
+    def follow(self, params):
+        """Reset the state when ``params`` are not the arrays it was built for.
+
+        One optimizer object may then serve several networks in turn (on any
+        backends) without carrying one network's moments into another's.  The
+        training loop calls it before it snapshots the state; :meth:`step` too.
+        On a library of immutable arrays the parameters are new arrays after every
+        step, so there the list itself (which the training loop keeps) is what is
+        followed.
+        """
+        if params is self._params:
+            return
+        previous = self._params
+        if previous is None or len(previous) != len(params) or any(
+                a is not b for a, b in zip(previous, params)):
+            self.reset()
+        self._params = params
+
+    def reset(self):
+        """Forget the optimizer's state (moments, step count)."""
+
+    def state_arrays(self):
+        """The live arrays of the state (velocities, moments), empty before the first step."""
+        return []
+
+    def state_scalars(self):
+        """The numbers of the state besides :meth:`config` (Adam's step count)."""
+        return {}
+
+    def load_state(self, params, scalars, arrays):
+        """Take a state saved by :meth:`state_scalars` and :meth:`state_arrays` for ``params``.
+
+        ``arrays`` are device arrays that become the optimizer's own; an empty
+        list means no state yet.
+        """
+        self.reset()
+        self._params = params
+        self._load(scalars, list(arrays))
+
+    def _load(self, scalars, arrays):
+        if arrays:
+            raise InputError(f"{type(self).__name__} keeps no arrays, got {len(arrays)}")
+
+    def config(self):
+        return {"lr": self.lr}
+
+
+def unit_interval(value, label):
+    """``value`` as a float in ``[0, 1)``, or an :class:`InputError` naming ``label``."""
+    if not 0.0 <= float(value) < 1.0:
+        raise InputError(f"{label} must be in [0, 1), got {value!r}")
+    return float(value)

@@ -1,0 +1,93 @@
+"""The JAX backend: immutable arrays, and bpnn's own step compiled by ``jax.jit`` once per
+batch shape (never again for a new learning rate or Adam's step count)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpnn
+from bpnn.backends import BACKENDS, get_backend
+from bpnn.steps import TrainStep
+
+available, reason = BACKENDS["jax"].availability()
+pytestmark = pytest.mark.skipif(not available, reason=reason)
+
+X = np.linspace(-1.0, 1.0, 40).reshape(-1, 1)
+T = np.sin(3 * X)
+
+
+@pytest.fixture
+def traces(monkeypatch):
+    """How many times the step's Python body runs: once per trace under ``jax.jit``."""
+    count = [0]
+    pure = TrainStep._pure
+
+    def counted(self, *args):
+        count[0] += 1
+        return pure(self, *args)
+
+    monkeypatch.setattr(TrainStep, "_pure", counted)
+    return count
+
+
+def test_the_step_is_compiled_once_per_shape(traces):
+    net = bpnn.mlp([1, 8, 1], activation="tanh", backend="jax", dtype="float32", seed=0)
+    schedule = bpnn.LearningRateScheduler(lambda epoch, lr: 0.05 / (1 + epoch))
+    net.fit(X, T, epochs=6, batch_size=16, optimizer=bpnn.Adam(lr=0.05), callbacks=[schedule])
+    # two batch shapes (16 and the last 8), each traced without and then with the
+    # optimizer's state: a new lr each epoch and Adam's count each step trace nothing
+    assert traces[0] <= 4
+
+
+def test_compiled_and_eager_steps_give_the_same_run(monkeypatch):
+    def run():
+        net = bpnn.mlp([1, 8, 1], activation="tanh", backend="jax", dtype="float64", seed=0)
+        history = net.fit(X, T, epochs=5, batch_size=8, optimizer=bpnn.Adam(lr=0.05))
+        return history["loss"], net.get_weights()
+
+    compiled = run()
+    monkeypatch.setattr(type(get_backend("jax")), "compile", lambda self, function: None)
+    eager = run()
+    np.testing.assert_allclose(compiled[0], eager[0], rtol=1e-12)
+    for a, b in zip(compiled[1], eager[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+
+
+def test_the_layers_hold_real_arrays_after_a_failed_trace(monkeypatch):
+    """An error inside the traced step leaves no traced value in the network."""
+    import jax
+
+    net = bpnn.mlp([1, 4, 1], backend="jax", dtype="float32", seed=0)
+    before = net.get_weights()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a bug in a layer")
+
+    monkeypatch.setattr(bpnn.Network, "loss_and_gradients", broken)
+    with pytest.raises(RuntimeError, match="a bug in a layer"):
+        net.fit(X, T, epochs=1, batch_size=8)
+    assert not any(isinstance(p, jax.core.Tracer) for p in net.parameters)
+    for a, b in zip(net.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_jax_arrays_in_choose_the_jax_backend():
+    import jax.numpy as jnp
+
+    net = bpnn.mlp([1, 4, 1], seed=0)
+    net.fit(jnp.asarray(X), jnp.asarray(T), epochs=1)
+    assert net.backend.name == "jax"
+    assert isinstance(net.predict(jnp.asarray(X)), jax_array_type())
+
+
+def jax_array_type():
+    import jax
+
+    return jax.Array
+
+
+def test_float64_is_float64():
+    net = bpnn.mlp([1, 4, 1], backend="jax", dtype="float64", seed=0)
+    net.fit(X, T, epochs=1)
+    assert all(str(p.dtype) == "float64" for p in net.parameters)

@@ -11,6 +11,21 @@ from .layers import Activation, Layer
 from .losses import get_loss, weight_total
 from .validation import as_matrix, dtype_name_of
 
+#: What :meth:`Network.save` and :meth:`Network.fit` call: :func:`bpnn.files.save` and
+#: :func:`bpnn.training.fit`.  Both modules import this one (to rebuild networks from
+#: files, to train them), so this one imports neither: each registers its function here
+#: with :func:`delegate` when it is imported, and ``import bpnn`` imports both.
+_DELEGATES = {}
+
+
+def delegate(name):
+    """Register the decorated function as what :meth:`Network.<name>` calls
+    (``"save"``, ``"fit"``); the function itself is returned unchanged."""
+    def register(function):
+        _DELEGATES[name] = function
+        return function
+    return register
+
 
 class Network:
     """A feed-forward network trained by backpropagation.
@@ -387,9 +402,7 @@ class Network:
         The file is pickle-free, opens on any backend with :func:`bpnn.load`,
         and is written atomically.
         """
-        from .files import save
-
-        save(self, path)
+        _DELEGATES["save"](self, path)
 
     # -- training ---------------------------------------------------------------
     def fit(self, X, T, **options):
@@ -399,9 +412,7 @@ class Network:
         -------
         History
         """
-        from .training import fit
-
-        return fit(self, X, T, **options)
+        return _DELEGATES["fit"](self, X, T, **options)
 
     def __repr__(self):
         layers = ", ".join(repr(layer) for layer in self.layers)

@@ -62,7 +62,6 @@ BOUNDARY = {
 CROSSINGS = {
     ("bpnn.network", "bpnn.backends"): "a network runs on a backend; it gets xp from it",
     ("bpnn.distributed", "bpnn.backends"): "each MPI rank picks its device's backend",
-    ("bpnn.network", "bpnn.files"): "Network.save writes a model file",
     ("bpnn.training", "bpnn.data"): "fit trains from arrays, files and batch iterators",
     ("bpnn.training", "bpnn.files"): "fit writes and resumes checkpoints",
     ("bpnn.training", "bpnn.files.checkpoint"): "fit writes and resumes checkpoints",

@@ -18,6 +18,23 @@ ARRAY_API_VERSION = "2024.12"
 #: The floating dtypes a model may use, by name.
 FLOAT_DTYPES = ("float32", "float64")
 
+#: The selector's :func:`~bpnn.backends.get_backend`.  The selector imports this module
+#: and every adapter, so none of them imports it back: it registers itself here when it
+#: is imported (importing :mod:`bpnn.backends` imports it), and an adapter that needs
+#: another backend object (a model unpickled, one GPU per MPI rank) asks :func:`select`.
+_selector = None
+
+
+def register_selector(get_backend):
+    """Make ``get_backend`` what :func:`select` calls; the selector does, when imported."""
+    global _selector
+    _selector = get_backend
+
+
+def select(spec):
+    """The backend object for ``spec`` (``"numpy"``, ``"cupy:1"``...), from the selector."""
+    return _selector(spec)
+
 
 def foreign_library(x):
     """The library name of ``x`` when it is an array but not a NumPy one, else ``None``."""
@@ -254,6 +271,4 @@ class Backend:
 
 
 def _backend_from_spec(spec):
-    from .selector import get_backend
-
-    return get_backend(spec)
+    return select(spec)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .base import Backend
+from .base import Backend, select
 
 
 class CupyBackend(Backend):
@@ -52,9 +52,7 @@ class CupyBackend(Backend):
         """GPU ``local_rank`` modulo the node's GPUs, made this process's current device
         for good: every later ``with Device`` is then no switch at all, and the rank never
         creates a context on any other GPU (switching back to GPU 0 would)."""
-        from .selector import get_backend
-
-        backend = get_backend(f"cupy:{local_rank % self._cupy.cuda.runtime.getDeviceCount()}")
+        backend = select(f"cupy:{local_rank % self._cupy.cuda.runtime.getDeviceCount()}")
         backend.device.use()
         return backend
 

@@ -12,7 +12,7 @@ from .jax_backend import JaxBackend
 from .numpy_backend import NumpyBackend
 from .strict_backend import StrictBackend
 from .torch_backend import TorchBackend
-from .base import Backend
+from .base import Backend, register_selector
 
 #: Every backend bpnn knows, by name, in the order they are listed to users.
 BACKENDS = {cls.name: cls for cls in (NumpyBackend, CupyBackend, StrictBackend, TorchBackend,
@@ -112,6 +112,9 @@ def get_backend(name=None, *, like=None):
         # unpickled by its spec finds the same backend
         _cache[cache_key] = _by_spec.setdefault(backend.spec, backend)
     return _cache[cache_key]
+
+
+register_selector(get_backend)
 
 
 def infer_backend_name(x):

@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 
 from ..errors import InputError
-from .base import Backend
+from .base import Backend, select
 
 
 class TorchBackend(Backend):
@@ -32,9 +32,7 @@ class TorchBackend(Backend):
     def for_local_rank(self, local_rank):
         if self.device.type != "cuda":
             return self
-        from .selector import get_backend
-
-        backend = get_backend(f"torch:cuda:{local_rank % self._torch.cuda.device_count()}")
+        backend = select(f"torch:cuda:{local_rank % self._torch.cuda.device_count()}")
         self._torch.cuda.set_device(backend.device)  # the rank's GPU, for good (as CuPy's)
         return backend
 

@@ -17,7 +17,7 @@ import traceback
 
 from ._version import __version__
 from .backends import BackendError
-from .backends.tables import DataError
+from .tabular.tables import DataError
 from .commands import COMMANDS
 from .divergence import DivergenceError
 from .errors import InputError, MissingDependency

@@ -12,6 +12,21 @@ from .losses import get_loss, weight_total
 from .update import assign
 from .validation import as_matrix, dtype_name_of
 
+#: What :meth:`Network.save` and :meth:`Network.fit` call: :func:`bpnn.files.save` and
+#: :func:`bpnn.training.fit`.  Both modules import this one (to rebuild networks from
+#: files, to train them), so this one imports neither: each registers its function here
+#: with :func:`delegate` when it is imported, and ``import bpnn`` imports both.
+_DELEGATES = {}
+
+
+def delegate(name):
+    """Register the decorated function as what :meth:`Network.<name>` calls
+    (``"save"``, ``"fit"``); the function itself is returned unchanged."""
+    def register(function):
+        _DELEGATES[name] = function
+        return function
+    return register
+
 
 class Network:
     """A feed-forward network trained by backpropagation.
@@ -405,9 +420,7 @@ class Network:
         The file is pickle-free, opens on any backend with :func:`bpnn.load`,
         and is written atomically.
         """
-        from .files import save
-
-        save(self, path)
+        _DELEGATES["save"](self, path)
 
     # -- training ---------------------------------------------------------------
     def fit(self, X, T, **options):
@@ -417,9 +430,7 @@ class Network:
         -------
         History
         """
-        from .training import fit
-
-        return fit(self, X, T, **options)
+        return _DELEGATES["fit"](self, X, T, **options)
 
     def __getstate__(self):
         # compiled training steps (JAX) belong to this process: a copy compiles its own

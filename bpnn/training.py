@@ -11,6 +11,7 @@ from .distributed import Start, start_record
 from .divergence import DivergenceError, Snapshot, all_finite, locate
 from .errors import InputError
 from .files.checkpoint import resume_record
+from .network import delegate
 from .optimizers import get_optimizer
 from .steps import TrainStep
 from .validation import non_negative_float, positive_int, weight_column, writable_path
@@ -23,6 +24,7 @@ DIVERGENCE_RETRIES = 5
 __all__ = ["DivergenceError", "fit"]
 
 
+@delegate("fit")
 def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True, l2=0.0,
         validation_data=None, callbacks=(), verbose=0, checkpoint=None, checkpoint_every=1,
         resume=None, on_divergence="raise", memory_budget=None, sample_weight=None,

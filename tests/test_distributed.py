@@ -151,7 +151,7 @@ def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # --quiet, and rank 1 never prints
-    from bpnn.backends.host_io import ArrayRows
+    from bpnn.data.rows import ArrayRows
     from bpnn.tabular import TabularModel
 
     scores = TabularModel.load(out).evaluate(ArrayRows(X), X[:, 0] - 2 * X[:, 1])

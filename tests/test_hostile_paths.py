@@ -25,7 +25,7 @@ import pytest
 
 import bpnn
 from bpnn import MLPClassifier, MLPRegressor
-from bpnn.backends.host_io import npy_rows, open_rows
+from bpnn.data.rows import npy_rows, open_rows
 from bpnn.cli import main
 from bpnn.files import ModelFileError
 from bpnn.validation import open_regular
@@ -260,7 +260,7 @@ PEAK_SCRIPT = textwrap.dedent("""
     import numpy as np
     import bpnn
     from bpnn import MLPRegressor
-    from bpnn.backends.host_io import open_rows
+    from bpnn.data.rows import open_rows
     from bpnn.cli import main
 
     folder = sys.argv[1]

@@ -8,7 +8,7 @@ import csv
 import numpy as np
 import pytest
 
-from bpnn.backends.tables import DataError, numeric_target, read_table
+from bpnn.tabular.tables import DataError, numeric_target, read_table
 from bpnn.cli import main
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from bpnn import Network
-from bpnn.backends.tables import ArrayRows, ColumnMoments, column_stats, standardized
+from bpnn.data.rows import ArrayRows
+from bpnn.tabular.tables import ColumnMoments, column_stats, standardized
 from bpnn.cli import main
 from bpnn.layers import Standardize
 

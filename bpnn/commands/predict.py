@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 
-from ..backends.tables import ColumnRows, DataError, encode_labels, numeric_target, read_table
+from ..tabular.tables import ColumnRows, DataError, encode_labels, numeric_target, read_table
 from ..tabular import TabularModel
 from ..validation import writable_path
 from ..writing import open_atomic

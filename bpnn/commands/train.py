@@ -6,8 +6,8 @@ import contextlib
 import time
 
 from ..backends import get_backend
-from ..backends.host_io import ArrayRows, RowSource
-from ..backends.tables import (
+from ..data.rows import ArrayRows, RowSource
+from ..tabular.tables import (
     DataError,
     StandardizedRows,
     classes_of,

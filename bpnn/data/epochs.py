@@ -11,10 +11,10 @@ the backend's device current (:meth:`~bpnn.backends.Backend.scope`); its
 
 from __future__ import annotations
 
-from ..backends.host_io import open_rows
 from ..errors import InputError
 from ..update import writable
 from ..validation import weight_column
+from .rows import open_rows
 from .stream import IteratorStream, RowStream, is_batch_iterator
 
 

@@ -20,7 +20,7 @@ import itertools
 import queue
 import threading
 
-from ..backends.host_io import ArrayRows, first_non_finite, open_rows
+from .rows import ArrayRows, first_non_finite, open_rows
 from ..errors import InputError
 
 
@@ -32,7 +32,7 @@ def is_batch_iterator(X):
 class RowStream:
     """``X`` and ``T`` read by row index (files, memory maps, or arrays beside them).
 
-    ``X`` is an open row source (see :func:`~bpnn.backends.host_io.open_rows`);
+    ``X`` is an open row source (see :func:`~bpnn.data.rows.open_rows`);
     ``T`` a path, memory map, row source or array.
     """
 

@@ -33,8 +33,10 @@ import json
 import math
 import os
 
+from ..errors import ModelFileError
 from ..validation import open_regular, read_exactly
 from ..writing import write_atomic  # noqa: F401 - the writer of models and checkpoints
+from .schema import finite_json
 
 FORMAT = "bpnn"
 VERSION = 1
@@ -48,11 +50,6 @@ MAX_FILE_BYTES = 2 ** 32
 #: The most arrays a file may hold, and dimensions an array may have.
 MAX_ARRAYS = 100_000
 MAX_DIMS = 8
-
-
-class ModelFileError(ValueError):
-    """A model or checkpoint file that bpnn will not read: not one of its files,
-    damaged, from a newer version, or inconsistent.  The message says which."""
 
 
 def checksum(config, arrays):
@@ -126,8 +123,6 @@ def _read_open(path, descriptor, size, kinds, max_bytes):
         raise ModelFileError(f"{path}: the file changed while it was read")
     arrays = _arrays(path, data)
     content = config["content"]
-    from .schema import finite_json  # it raises this module's ModelFileError
-
     try:
         finite_json(path, content, "", max_int=None)  # JSON reads 1e400 as infinity
     except RecursionError:

@@ -16,7 +16,7 @@ from .._version import __version__
 from ..errors import InputError
 from ..layers import RBF, Activation, Dense, Standardize
 from ..losses import get_loss
-from ..network import Network
+from ..network import Network, delegate
 from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
 from .schema import MAX_INT, finite_arrays, integer, shown
 
@@ -64,6 +64,7 @@ def check_finite(arrays, what):
             raise InputError(f"refusing to save {what}: {name} holds NaN or infinity")
 
 
+@delegate("save")
 def save_model(network, path, extra=None):
     """Write ``network`` to ``path`` (atomically; see :mod:`bpnn.files`).
 

@@ -1,7 +1,7 @@
 """Checks of the fields a loader reads from a file's JSON content, before it uses them.
 
 Each check takes the file's path and the field's dotted name, and returns the
-value or raises :class:`~bpnn.files.container.ModelFileError` naming both: a
+value or raises :class:`~bpnn.errors.ModelFileError` naming both: a
 hand-edited file (a missing key, a string for a number, ``1e400`` (which JSON
 reads as infinity), ``-1`` for a count, ``10**400``) is refused where it is
 read, never left to crash, overflow or mislead later.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .container import ModelFileError
+from ..errors import ModelFileError
 
 #: The largest integer a count, a step or a seed may be (it must fit an int64).
 MAX_INT = 2 ** 63 - 1

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-from .backends.tables import StandardizedRows
-from .errors import InputError
-from .files import schema
-from .files.model_file import read_model, save_model
+from ..errors import InputError
+from ..files import schema
+from ..files.model_file import read_model, save_model
+from .tables import StandardizedRows
 
 TASKS = ("regression", "classification")
 _BATCH = 65536
@@ -59,7 +59,7 @@ class TabularModel:
             Not a model of ``bpnn train``, or a table description that does not fit
             its network (the message names the field).
         """
-        from .files import ModelFileError
+        from ..files import ModelFileError
 
         network, extra = read_model(path, backend=backend)
         info = (extra or {}).get("tabular") if isinstance(extra, dict) else None

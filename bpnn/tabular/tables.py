@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import open_regular
-from .host_io import ArrayRows, RowSource, ShardRows, first_non_finite, npy_rows
+from ..data.rows import ArrayRows, RowSource, ShardRows, first_non_finite, npy_rows
 
 #: The most classes a numeric target may have to be taken as labels by ``task="auto"``.
 MAX_AUTO_CLASSES = 20
@@ -331,7 +331,7 @@ def _npy(path):
     """The rows of one ``.npy`` file; a file that is not one is a DataError."""
     try:
         return npy_rows(path)
-    except ValueError as error:  # host_io's: a header, dtype or size it cannot read
+    except ValueError as error:  # bpnn.data.rows's: a header, dtype or size it cannot read
         raise DataError(str(error)) from None
 
 
@@ -341,7 +341,7 @@ def _shards(path):
         raise DataError(f"{path}: the folder holds no .npy shards")
     try:
         return ShardRows([_npy(shard) for shard in shards], where=str(path))
-    except ValueError as error:  # a DataError already, or host_io's ValueError
+    except ValueError as error:  # a DataError already, or the row reader's ValueError
         raise DataError(str(error)) from None
 
 

@@ -1,5 +1,8 @@
-"""Host-side data access shared by every adapter: rows of arrays, memory maps and
-``.npy`` files or folders of them, gathered by index without loading the whole data.
+"""Row sources: training rows on the host, gathered by index without loading the whole
+data, from arrays, NumPy memory maps and ``.npy`` files or folders of them.
+
+Host input, so it uses NumPy as the host's array library; every backend trains from
+it, and the rows reach a device only through the backend's ``asarray``.
 
 Files are read with ``os.pread`` at each row's offset rather than through a
 memory map: the pages read go to the operating system's cache, not into the

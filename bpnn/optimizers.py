@@ -225,7 +225,21 @@ class Adam(Optimizer):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam)}
+from .registry import Registry  # noqa: E402 - beside the registry it builds
+
+#: The optimizers :func:`get_optimizer` knows by name: ``{name: class}``, open to new
+#: ones through :func:`register_optimizer` (a checkpoint names its optimizer by it).
+OPTIMIZERS = Registry("optimizer", Optimizer, key=lambda cls: cls.name)
+
+
+def register_optimizer(cls=None, *, name=None):
+    """Class decorator: let :func:`get_optimizer` (and ``fit(optimizer="...")``) find an
+    :class:`Optimizer` subclass by its :attr:`~bpnn.registry.Configurable.name`."""
+    return OPTIMIZERS.register(cls, name=name)
+
+
+register_optimizer(SGD)
+register_optimizer(Adam)
 
 
 def get_optimizer(optimizer, **params):

@@ -55,7 +55,10 @@ class Dense(Layer):
 
     def build(self, rng, dtype, next_activation=None):
         init = self.init if self.init is not None else default_initializer(next_activation)
-        self.params = list(init(rng, self.n_in, self.n_out, dtype))
+        fans = (self.n_in, self.n_out)
+        W = init(rng, (self.n_in, self.n_out), dtype, fans)
+        b = init.bias(rng, (self.n_out,), dtype, fans)  # drawn after W: the seed's order
+        self.params = [W, b]
 
     def param_shapes(self):
         return [(self.n_in, self.n_out), (self.n_out,)]

@@ -122,7 +122,7 @@ def register_layer(cls=None, *, name=None):
     --------
     >>> from bpnn.layers import Layer, register_layer
     >>> @register_layer
-    ... class Scale(Layer):
+    ... class ScaleBy(Layer):
     ...     config_types = {"factor": float}
     ...     def __init__(self, factor):
     ...         super().__init__()
@@ -131,8 +131,8 @@ def register_layer(cls=None, *, name=None):
     ...         return self.factor * X, lambda dY, need_dX=True: (self.factor * dY, ())
     ...     def config(self):
     ...         return {"factor": self.factor}
-    >>> LAYERS["Scale"] is Scale
+    >>> LAYERS["ScaleBy"] is ScaleBy
     True
-    >>> del LAYERS["Scale"]
+    >>> del LAYERS["ScaleBy"]
     """
     return LAYERS.register(cls, name=name)

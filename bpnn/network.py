@@ -253,7 +253,8 @@ class Network:
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, X):
-        """The network's output ``Y`` for inputs ``X`` (no gradients kept).
+        """The network's output ``Y`` for inputs ``X`` (no gradients kept; an inference
+        pass: :class:`~bpnn.layers.Dropout` is the identity).
 
         Parameters
         ----------
@@ -290,6 +291,9 @@ class Network:
 
     def backward(self, X, T, l2=0.0):
         """One forward and backward pass: the loss and its gradient.
+
+        A training pass, as a step of :meth:`fit` takes it: a
+        :class:`~bpnn.layers.Dropout` layer draws its mask from the network's stream.
 
         Parameters
         ----------

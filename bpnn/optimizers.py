@@ -229,13 +229,14 @@ from .registry import Registry  # noqa: E402 - beside the registry it builds
 
 #: The optimizers :func:`get_optimizer` knows by name: ``{name: class}``, open to new
 #: ones through :func:`register_optimizer` (a checkpoint names its optimizer by it).
-OPTIMIZERS = Registry("optimizer", Optimizer, key=lambda cls: cls.name)
+OPTIMIZERS = Registry("optimizer", Optimizer, key=lambda cls: str(cls.name).lower())
 
 
 def register_optimizer(cls=None, *, name=None):
     """Class decorator: let :func:`get_optimizer` (and ``fit(optimizer="...")``) find an
-    :class:`Optimizer` subclass by its :attr:`~bpnn.registry.Configurable.name`."""
-    return OPTIMIZERS.register(cls, name=name)
+    :class:`Optimizer` subclass by its :attr:`~bpnn.registry.Configurable.name` (or
+    ``name``), in lower case as lookups are."""
+    return OPTIMIZERS.register(cls, name=name.lower() if isinstance(name, str) else name)
 
 
 register_optimizer(SGD)

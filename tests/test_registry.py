@@ -190,11 +190,12 @@ def test_check_spec_refuses_what_is_not_a_type(spec):
 def test_the_optimizer_registry_is_open():
     @register_optimizer
     class HalfSGD(SGD):
-        name = "half_sgd"
+        name = "Half_SGD"
 
     try:
-        assert OPTIMIZERS["half_sgd"] is HalfSGD
-        assert type(get_optimizer("half_sgd", lr=0.2)) is HalfSGD
+        assert OPTIMIZERS["half_sgd"] is HalfSGD  # lookups are case-insensitive
+        assert type(get_optimizer("Half_SGD", lr=0.2)) is HalfSGD
+        assert type(get_optimizer("half_sgd")) is HalfSGD
         with pytest.raises(InputError, match="name 'sgd' is taken"):
             register_optimizer(type("Other", (SGD,), {"name": "sgd"}))
     finally:

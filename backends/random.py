@@ -44,6 +44,20 @@ class HostRandom:
         """The same draw as :meth:`permutation`, left on the host (to index files)."""
         return self.generator.permutation(n)
 
+    def host_keep_mask(self, shape, keep):
+        """A host boolean array of ``shape``, each entry true with probability ``keep``.
+
+        One float32 uniform ``u`` per entry (half the bits of a float64 draw), and
+        ``u < keep``: a dropout layer's mask, drawn on the host so that one seed gives
+        the same masks on every backend.
+        """
+        return self.generator.random(shape, dtype=np.float32) < keep
+
+    def keep_mask(self, shape, keep):
+        """:meth:`host_keep_mask` moved to the device as a boolean array (one byte an
+        entry crosses to a GPU)."""
+        return self.backend.asarray(self.host_keep_mask(shape, keep))
+
     @property
     def state(self):
         """The bit generator's state (a plain dict), for checkpoints."""
@@ -96,6 +110,10 @@ class RandomStateStream(HostRandom):
 
     def permutation(self, n):
         return self.backend.asarray(self.host_permutation(n))
+
+    def host_keep_mask(self, shape, keep):
+        """scikit-learn's stream has no float32 draws: ``random_sample(shape) < keep``."""
+        return self.random_state.random_sample(shape) < keep
 
     def reset_order(self):
         self.order = None

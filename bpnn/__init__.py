@@ -41,7 +41,7 @@ from .initializers import (
     Normal,
     get_initializer,
 )
-from .layers import RBF, Activation, Dense, Layer
+from .layers import LAYERS, RBF, Activation, Dense, Dropout, Layer, register_layer
 from .losses import LOSSES, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer
@@ -60,6 +60,7 @@ def __getattr__(name):
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "LAYERS",
     "LOSSES",
     "RBF",
     "SGD",
@@ -69,6 +70,7 @@ __all__ = [
     "Callback",
     "Dense",
     "DivergenceError",
+    "Dropout",
     "EarlyStopping",
     "GlorotNormal",
     "GlorotUniform",
@@ -106,5 +108,6 @@ __all__ = [
     "losses",
     "mlp",
     "plot",
+    "register_layer",
     "save",
 ]

@@ -16,6 +16,7 @@ import math
 
 from .activations import Identity
 from .layers import Activation, Dense
+from .network import run_layers
 
 
 class GradientNorms:
@@ -107,7 +108,9 @@ def gradient_norms(model, X, y):
     """Per-layer norms of the back-propagated error and of the weight gradients.
 
     One forward and backward pass on ``(X, y)`` with the model's loss (no
-    penalty); the weights are not changed.
+    penalty); the weights are not changed.  It is an inference pass (dropout
+    is the identity): it draws nothing from the run's random stream, so a
+    :class:`~bpnn.callbacks.GradientMonitor` never changes the run it watches.
 
     Parameters
     ----------
@@ -136,10 +139,10 @@ def gradient_norms(model, X, y):
 
 
 def _gradient_norms(model, xp, X, T):
-    steps = []
-    for index, layer in enumerate(model._body):
-        X, backprop = layer.forward(xp, X)
-        steps.append((index, layer, backprop))
+    backprops = []
+    X = run_layers(model._body, xp, X, backprops=backprops)  # an inference pass: no dropout
+    steps = [(index, layer, backprop)
+             for index, (layer, backprop) in enumerate(zip(model._body, backprops))]
     loss, dY = model._output_loss_and_delta(xp, X, T)
 
     def norm(A):

@@ -36,6 +36,7 @@ import time
 
 from .errors import InputError, MissingDependency
 from .flat import read_flat, write_flat
+from .network import run_layers
 from .update import assign
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
@@ -212,11 +213,14 @@ class Distributed:
         share = X.shape[0] / n_global
         if l2_shared:  # shared by the global batch's rows (weights are not distributed)
             l2, l2_shared = l2 / n_global, False
+        rng = GlobalRows(network.rng, self.shard(0, n_global)[0], n_global)
         if share:
             loss, grads = network.loss_and_gradients(xp, X, T, l2=l2, l2_shared=l2_shared,
-                                                     scale=share)
+                                                     scale=share, rng=rng)
             loss = loss * share
         else:  # a global batch smaller than the number of ranks: nothing here
+            if any(layer.stochastic for layer in network.layers):  # but the draws, which
+                run_layers(network._body, xp, X, training=True, rng=rng)  # keep ranks alike
             params = network.parameters
             loss = xp.zeros((), dtype=params[0].dtype, device=network.backend.device)
             grads = [xp.zeros_like(param) for param in params]
@@ -256,6 +260,32 @@ class Distributed:
         print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: {error}; "
               "aborting the MPI job", file=sys.stderr, flush=True)
         self.comm.Abort(1)
+
+
+class GlobalRows:
+    """The run's random stream as one rank sees it: every mask is drawn for the rows of
+    the whole global batch, of which the rank keeps its own piece.
+
+    Every rank's stream then advances alike (their shuffles stay the same), and P ranks
+    draw the masks one process with the global batch would: a seed gives the same run.
+
+    Parameters
+    ----------
+    rng : HostRandom
+        The network's stream.
+    low : int
+        Where this rank's rows start in the global batch.
+    n_global : int
+        The global batch's rows.
+    """
+
+    def __init__(self, rng, low, n_global):
+        self.rng, self.low, self.n_global = rng, low, n_global
+
+    def keep_mask(self, shape, keep):
+        """This rank's rows of a global-batch ``HostRandom.keep_mask``."""
+        host = self.rng.host_keep_mask((self.n_global, *shape[1:]), keep)
+        return self.rng.backend.asarray(host[self.low:self.low + shape[0]])
 
 
 class Start:

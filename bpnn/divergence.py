@@ -40,11 +40,14 @@ def all_finite(xp, arrays):
 
 
 class Snapshot:
-    """A device copy of the weights and the optimizer's state, refreshed in place.
+    """A device copy of the weights and the optimizer's state, refreshed in place,
+    and the random stream's state after the epoch's shuffle (:meth:`take_stream`).
 
     The buffers are allocated once and reused, so taking a snapshot every
     epoch allocates nothing after the first (where arrays are immutable, the
-    snapshot holds the arrays themselves: nothing can change them).
+    snapshot holds the arrays themselves: nothing can change them).  Restoring the
+    stream makes a replayed or retried epoch draw the same dropout masks as the
+    first try.
     """
 
     def __init__(self, network, optimizer):
@@ -53,6 +56,10 @@ class Snapshot:
         self.weights = network.copy_parameters()
         self.state = []
         self.scalars = {}
+        self.stream = None
+        #: only a network with random layers needs the stream back (a state is cheap
+        #: for PCG64, but scikit-learn's stream carries the whole order)
+        self.random = any(layer.stochastic for layer in network.layers)
 
     def take(self):
         self.network.copy_parameters(out=self.weights)
@@ -63,12 +70,20 @@ class Snapshot:
         else:
             self.state = [assign(xp, saved, array) for saved, array in zip(self.state, live)]
         self.scalars = dict(self.optimizer.state_scalars())
+        self.stream = None
+
+    def take_stream(self):
+        """Keep the random stream's state: call it once the epoch's order is drawn."""
+        if self.random:
+            self.stream = self.network.rng.state
 
     def restore(self):
         self.network.restore_parameters(self.weights)
         xp = self.network.backend.xp
         self.optimizer.load_state(self.network.parameters, self.scalars,
                                   [xp.asarray(array, copy=True) for array in self.state])
+        if self.stream is not None:
+            self.network.rng.state = self.stream
 
 
 def locate(network, xp, batches, step):

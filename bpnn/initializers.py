@@ -1,8 +1,11 @@
 """Weight initializers: the seed's ``scale * randn``, Glorot/Xavier and He.
 
 Every draw comes from the model's host random stream (NumPy ``PCG64``), so one
-seed gives the same initial weights on every backend.  An initializer returns
-``(W, b)`` for a layer of ``n_in`` inputs and ``n_out`` units.
+seed gives the same initial weights on every backend.  An initializer draws
+one parameter from its shape and its fans: ``init(rng, shape, dtype, fans)``
+for a weight array, ``init.bias(rng, shape, dtype, fans)`` for the biases of
+the same layer (a fan is how many inputs, or outputs, each unit sums over:
+``(n_in, n_out)`` for a dense layer, times the receptive field for a kernel).
 """
 
 from __future__ import annotations
@@ -13,11 +16,34 @@ from .errors import InputError
 from .registry import Configurable, lookup
 
 
-class Initializer(Configurable):
-    """Base class: ``__call__(rng, n_in, n_out, dtype) -> (W, b)``."""
+def fans_of(shape):
+    """``(fan_in, fan_out)`` of a weight array of ``shape``.
 
-    def __call__(self, rng, n_in, n_out, dtype):
+    ``(n_in, n_out)`` for a matrix; for a kernel ``(*receptive, n_in, n_out)``
+    (a convolution's, channels last) both times the receptive field's size;
+    ``(n, n)`` for a vector.
+    """
+    shape = tuple(shape)
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer(Configurable):
+    """Base class: ``__call__(rng, shape, dtype, fans=None) -> array`` draws a weight
+    array; :meth:`bias` the biases that go with it (zeros unless overridden).
+
+    ``fans`` is ``(fan_in, fan_out)``; by default :func:`fans_of` ``(shape)``.
+    """
+
+    def __call__(self, rng, shape, dtype, fans=None):
         raise NotImplementedError
+
+    def bias(self, rng, shape, dtype, fans=None):
+        """Biases of ``shape`` for weights of ``fans`` (zeros; drawn by none of the stream)."""
+        backend = rng.backend
+        return backend.xp.zeros(tuple(shape), dtype=dtype, device=backend.device)
 
 
 class Normal(Initializer):
@@ -28,10 +54,10 @@ class Normal(Initializer):
     def __init__(self, scale=0.01):
         self.scale = float(scale)
 
-    def __call__(self, rng, n_in, n_out, dtype):
-        W = rng.normal((n_in, n_out), dtype, scale=self.scale)
-        b = rng.normal((n_out,), dtype, scale=self.scale)
-        return W, b
+    def __call__(self, rng, shape, dtype, fans=None):
+        return rng.normal(tuple(shape), dtype, scale=self.scale)
+
+    bias = __call__
 
     def config(self):
         return {"scale": self.scale}
@@ -42,48 +68,46 @@ class _VarianceScaling(Initializer):
 
     distribution = "uniform"
 
-    def _std(self, n_in, n_out):
+    def _std(self, fan_in, fan_out):
         raise NotImplementedError
 
-    def __call__(self, rng, n_in, n_out, dtype):
-        std = self._std(n_in, n_out)
+    def __call__(self, rng, shape, dtype, fans=None):
+        shape = tuple(shape)
+        std = self._std(*(fans or fans_of(shape)))
         if self.distribution == "uniform":
             limit = math.sqrt(3.0) * std  # U(-a, a) has variance a²/3
-            W = rng.uniform((n_in, n_out), dtype, low=-limit, high=limit)
-        else:
-            W = rng.normal((n_in, n_out), dtype, scale=std)
-        backend = rng.backend
-        b = backend.xp.zeros((n_out,), dtype=dtype, device=backend.device)
-        return W, b
+            return rng.uniform(shape, dtype, low=-limit, high=limit)
+        return rng.normal(shape, dtype, scale=std)
 
 
 class GlorotUniform(_VarianceScaling):
-    """Glorot/Xavier: ``Var W = 2 / (n_in + n_out)``, uniform; for sigmoid, tanh, softsign."""
+    """Glorot/Xavier: ``Var W = 2 / (fan_in + fan_out)``, uniform; for sigmoid, tanh,
+    softsign."""
 
     name = "glorot_uniform"
 
-    def _std(self, n_in, n_out):
-        return math.sqrt(2.0 / (n_in + n_out))
+    def _std(self, fan_in, fan_out):
+        return math.sqrt(2.0 / (fan_in + fan_out))
 
 
 class GlorotNormal(GlorotUniform):
-    """Glorot/Xavier: ``Var W = 2 / (n_in + n_out)``, normal."""
+    """Glorot/Xavier: ``Var W = 2 / (fan_in + fan_out)``, normal."""
 
     name = "glorot_normal"
     distribution = "normal"
 
 
 class HeUniform(_VarianceScaling):
-    """He: ``Var W = 2 / n_in``, uniform; for ReLU and its variants."""
+    """He: ``Var W = 2 / fan_in``, uniform; for ReLU and its variants."""
 
     name = "he_uniform"
 
-    def _std(self, n_in, n_out):
-        return math.sqrt(2.0 / n_in)
+    def _std(self, fan_in, fan_out):
+        return math.sqrt(2.0 / fan_in)
 
 
 class HeNormal(HeUniform):
-    """He: ``Var W = 2 / n_in``, normal."""
+    """He: ``Var W = 2 / fan_in``, normal."""
 
     name = "he_normal"
     distribution = "normal"
@@ -91,7 +115,8 @@ class HeNormal(HeUniform):
 
 class FanSumUniform(Initializer):
     """scikit-learn's MLP initialization: ``W`` and ``b`` uniform in
-    ``±sqrt(gain / (n_in + n_out))``; gain 6 (Glorot's uniform bound), 2 for logistic units.
+    ``±sqrt(gain / (fan_in + fan_out))``; gain 6 (Glorot's uniform bound), 2 for
+    logistic units.
 
     Parameters
     ----------
@@ -105,11 +130,12 @@ class FanSumUniform(Initializer):
         if not self.gain > 0:
             raise InputError(f"gain must be > 0, got {gain!r}")
 
-    def __call__(self, rng, n_in, n_out, dtype):
-        limit = math.sqrt(self.gain / (n_in + n_out))
-        W = rng.uniform((n_in, n_out), dtype, low=-limit, high=limit)
-        b = rng.uniform((n_out,), dtype, low=-limit, high=limit)
-        return W, b
+    def __call__(self, rng, shape, dtype, fans=None):
+        shape = tuple(shape)
+        limit = math.sqrt(self.gain / sum(fans or fans_of(shape)))
+        return rng.uniform(shape, dtype, low=-limit, high=limit)
+
+    bias = __call__  # the same bound, from the weights' fans
 
     def config(self):
         return {"gain": self.gain}

@@ -247,12 +247,20 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
     ------
     DivergenceError
         The loss or its gradient at the starting point is NaN or infinite.
+    InputError
+        The network has a layer that draws random numbers in training (Dropout):
+        its loss is then a random function, which the line search cannot take.
 
     Notes
     -----
     The parameters end at the last point the line search accepted; that
     point's loss is finite.
     """
+    random = [type(layer).__name__ for layer in network.layers if layer.stochastic]
+    if random:
+        raise InputError(f"L-BFGS needs a loss that is a function of the weights; {random[0]} "
+                         "draws a new mask every evaluation. Train with fit (SGD, Adam), or "
+                         "remove the layer.")
     xp = network.backend.xp
     # the backend's device current for every array made below (CuPy's creation functions
     # ignore device=), its warnings silent; a step's freed host memory is reused

@@ -284,7 +284,8 @@ class Network:
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, X):
-        """The network's output ``Y`` for inputs ``X`` (no gradients kept).
+        """The network's output ``Y`` for inputs ``X`` (no gradients kept; an inference
+        pass: :class:`~bpnn.layers.Dropout` is the identity).
 
         Parameters
         ----------
@@ -296,11 +297,7 @@ class Network:
             In the backend's namespace and the network's dtype.
         """
         with self._scope(X):
-            X = self._inputs(X)
-            xp = self.backend.xp
-            for layer in self.layers:
-                X, _ = layer.forward(xp, X)
-        return X
+            return run_layers(self.layers, self.backend.xp, self._inputs(X))
 
     predict = forward
 
@@ -308,15 +305,14 @@ class Network:
         """``(Y, backprop)``: the output and a closure ``backprop(dY) -> (dX, grads)``.
 
         ``grads`` lines up with :attr:`parameters`.  This is the raw chain of
-        layer closures, with no loss; :meth:`backward` adds the loss.
+        layer closures, with no loss; :meth:`backward` adds the loss.  It is a
+        training pass: a :class:`~bpnn.layers.Dropout` layer draws its mask from
+        the network's random stream.
         """
         with self._scope(X):
-            X = self._inputs(X)
-            xp = self.backend.xp
             backprops = []
-            for layer in self.layers:
-                X, backprop = layer.forward(xp, X)
-                backprops.append(backprop)
+            X = run_layers(self.layers, self.backend.xp, self._inputs(X), training=True,
+                           rng=self.rng, backprops=backprops)
 
         def backprop(dY):  # called later, maybe outside any scope: it enters its own
             with self.backend.scope():
@@ -326,6 +322,9 @@ class Network:
 
     def backward(self, X, T, l2=0.0):
         """One forward and backward pass: the loss and its gradient.
+
+        A training pass, as a step of :meth:`fit` takes it: a
+        :class:`~bpnn.layers.Dropout` layer draws its mask from the network's stream.
 
         Parameters
         ----------
@@ -347,7 +346,8 @@ class Network:
             loss, grads = self.loss_and_gradients(self.backend.xp, X, T, l2=float(l2))
             return float(loss), grads
 
-    def loss_and_gradients(self, xp, X, T, *, l2=0.0, w=None, l2_shared=False, scale=1.0):
+    def loss_and_gradients(self, xp, X, T, *, l2=0.0, w=None, l2_shared=False, scale=1.0,
+                           rng=None):
         """The training step's math on validated device arrays; ``loss`` stays a 0-d array.
 
         ``w`` is an (n, 1) column of sample weights or ``None``; ``l2_shared``
@@ -356,12 +356,11 @@ class Network:
         global batch, see :mod:`bpnn.distributed`): the gradients are those of
         ``scale`` times the loss, folded into the output delta; the returned loss is
         not scaled.  It is never a learning rate: the gradients are gradients.
+        A training pass: random layers draw from ``rng``, by default :attr:`rng`.
         """
         backprops = []
-        for layer in self._body:
-            X, backprop = layer.forward(xp, X)
-            if layer.param_names or backprops:  # nothing to pass back to below the first weights
-                backprops.append(backprop)
+        X = run_layers(self._body, xp, X, training=True,
+                       rng=self.rng if rng is None else rng, backprops=backprops, trim=True)
         loss, dY = self._output_loss_and_delta(xp, X, T, w, scale)
         _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
         if l2:
@@ -405,9 +404,9 @@ class Network:
             return float(self.loss_value(self.backend.xp, X, T, l2))
 
     def loss_value(self, xp, X, T, l2=0.0, w=None, l2_shared=False):
-        """The loss on validated device arrays, without the backward pass."""
-        for layer in self._body:
-            X, _ = layer.forward(xp, X)
+        """The loss on validated device arrays, without the backward pass (an inference
+        pass: dropout is the identity)."""
+        X = run_layers(self._body, xp, X)
         loss = self._output_loss_and_delta(xp, X, T, w)[0]  # the stable value from the link's input
         if l2:
             loss = loss + self._l2_penalty(xp, _penalty_weight(xp, l2, T, w, l2_shared))
@@ -455,6 +454,30 @@ def _penalty_weight(xp, l2, T, w, shared):
     total = xp.sum(w)
     # l2 [sum w > 0] / max-safe(sum w): the indicator zeroes the empty batch's share
     return l2 * xp.astype(total > 0, total.dtype) / weight_total(xp, w)
+
+
+def run_layers(layers, xp, X, *, training=False, rng=None, backprops=None, trim=False):
+    """The forward loop of every pass: ``X`` through ``layers`` in order, returning ``Y``.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    xp : namespace
+    X : array
+    training : bool, default False
+        A training pass (layers such as Dropout act); ``rng`` is then the run's stream.
+    rng : HostRandom, optional
+    backprops : list, optional
+        Receives each layer's ``backprop`` closure, in order.
+    trim : bool, default False
+        Leave out the closures below the first layer with parameters: no gradient
+        is needed below it (the training step's saving).
+    """
+    for layer in layers:
+        X, backprop = layer.forward(xp, X, training=training, rng=rng)
+        if backprops is not None and (not trim or layer.param_names or backprops):
+            backprops.append(backprop)
+    return X
 
 
 def _backprop_chain(backprops, dY, need_input_gradient):

@@ -57,3 +57,63 @@ def lookup(value, registry, base, kind, **params):
     except TypeError as error:
         raise InputError(f"{kind} {value!r} does not take the arguments {sorted(params)} "
                          f"({error})") from None
+
+
+class Registry(dict):
+    """An open registry ``{name: class}`` that classes join with :meth:`register`.
+
+    A file names a registered class by its key, and nothing else: no import path
+    read from a file is ever followed.
+
+    Parameters
+    ----------
+    kind : str
+        How messages call the things (``"layer"``, ``"optimizer"``).
+    base : type
+        The class every member derives from.
+    key : callable
+        ``key(cls)``: the name a class registers under by default.
+    """
+
+    def __init__(self, kind, base, key):
+        super().__init__()
+        self.kind = kind
+        self.base = base
+        self.key = key
+
+    def register(self, cls=None, *, name=None):
+        """Add ``cls`` under ``name`` (by default its key); usable as a class decorator,
+        bare (``@register_layer``) or called (``@register_layer(name="Conv2D")``).
+
+        Raises
+        ------
+        InputError
+            ``cls`` is not a subclass of the registry's base, or another class already
+            holds the name (registering the same class again is allowed).
+        """
+        def add(cls):
+            if not (isinstance(cls, type) and issubclass(cls, self.base)):
+                raise InputError(f"a {self.kind} must be a subclass of {self.base.__name__}, "
+                                 f"got {cls!r}")
+            key = name if name is not None else self.key(cls)
+            if not isinstance(key, str) or not key:
+                raise InputError(f"a {self.kind} registers under a non-empty name, got {key!r}")
+            held = self.get(key)
+            if held is not None and held is not cls:
+                raise InputError(f"the {self.kind} name {key!r} is taken by {held.__qualname__}")
+            self._check(cls, key)
+            self[key] = cls
+            return cls
+
+        return add if cls is None else add(cls)
+
+    def _check(self, cls, key):
+        """Hook: refuse a class whose declaration is unsound (a typed config...)."""
+
+    def name_of(self, cls):
+        """The name ``cls`` itself is registered under, or ``None`` (a subclass of a
+        registered class is not registered by inheritance)."""
+        for key, held in self.items():
+            if held is cls:
+                return key
+        return None

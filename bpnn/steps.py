@@ -24,7 +24,9 @@ class TrainStep:
     With ``distributed`` (a :class:`~bpnn.distributed.Distributed`), ``arrays``
     is ``(X, T, None, N)``: this rank's piece of a global batch of ``N`` rows
     (see :meth:`~bpnn.distributed.Distributed.loss_and_gradients`); such a step
-    is never compiled (it calls MPI).
+    is never compiled (it calls MPI); neither is a step of a network with a
+    stochastic layer (Dropout: its masks come from the run's host stream, drawn at
+    every step, which a compiled step would draw once).
 
     Parameters
     ----------
@@ -39,7 +41,10 @@ class TrainStep:
     def __init__(self, network, optimizer, *, l2=0.0, l2_shared=False, distributed=None):
         self.network, self.optimizer = network, optimizer
         self.l2, self.l2_shared, self.distributed = l2, l2_shared, distributed
-        self.compiled = None if distributed is not None else _compiled(self)
+        # a stochastic layer (Dropout) draws its masks from the host stream at every
+        # step: traced, it would draw once; such a network runs its step as it is
+        stochastic = any(layer.stochastic for layer in network.layers)
+        self.compiled = None if distributed is not None or stochastic else _compiled(self)
 
     def __call__(self, xp, params, arrays):
         optimizer, network = self.optimizer, self.network

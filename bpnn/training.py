@@ -282,6 +282,7 @@ def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, valid
         for callback in callbacks:
             callback.on_epoch_begin(epoch, {})
         batches = data.epoch(shuffle)  # the same batches each time it is called
+        snapshot.take_stream()  # a replayed or retried epoch draws the same dropout masks
         while True:
             lr = optimizer.lr
             total, seen = _steps(network, step, xp, batches(), per_batch)

@@ -181,3 +181,121 @@ def test_a_missing_checkpoint_folder_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         net.fit(X, T, epochs=2, checkpoint=tmp_path / "no" / "c.ckpt")
     assert not net.built or net.history is None
+
+
+# -- the optimizer's state, stored by name ------------------------------------------------
+class NamedMomentum(bpnn.SGD):
+    """SGD with momentum whose state has names, and one array of a shape of its own (a
+    running count of the steps, kept as a (1, 2) array)."""
+
+    name = "named_momentum"
+
+    def __init__(self, lr=0.05, momentum=0.9, nesterov=False):
+        super().__init__(lr, momentum, nesterov)
+        self.count = None
+
+    def step(self, xp, params, grads, prescaled=False):
+        super().step(xp, params, grads, prescaled)
+        if self.count is None:
+            self.count = xp.zeros((1, 2), dtype=params[0].dtype)
+        self.count = self.count + 1.0
+
+    def reset(self):
+        super().reset()
+        self.count = None
+
+    def state_arrays(self):
+        return [*super().state_arrays(), *([] if self.count is None else [self.count])]
+
+    def state_names(self):
+        velocities = [f"velocity.{index}" for index in range(len(self.velocities or []))]
+        return [*velocities, *([] if self.count is None else ["count"])]
+
+    def _load(self, scalars, arrays):
+        if arrays and tuple(arrays[-1].shape) != (1, 2):
+            raise ValueError(f"count must have shape (1, 2), got {tuple(arrays[-1].shape)}")
+        self.velocities = arrays[:-1] or None
+        self.count = arrays[-1] if arrays else None
+
+
+@pytest.fixture
+def named_momentum():
+    bpnn.optimizers.register_optimizer(NamedMomentum)
+    yield NamedMomentum
+    del bpnn.optimizers.OPTIMIZERS["named_momentum"]
+
+
+def named_run(backend, path, stop_at=None, resume=None):
+    net = bpnn.mlp([3, 4, 1], activation="tanh", backend=backend.name, seed=2)
+    net.fit(X, T, epochs=4, batch_size=10, optimizer="named_momentum", checkpoint=path,
+            resume=resume, callbacks=[interrupter(stop_at)])
+    return net
+
+
+def test_named_state_of_any_shape_resumes(backend, tmp_path, named_momentum):
+    from bpnn.files.container import read
+
+    straight = named_run(backend, tmp_path / "a.ckpt")
+    with pytest.raises(Interrupt):
+        named_run(backend, tmp_path / "b.ckpt", stop_at=2)
+    content, arrays = read(tmp_path / "b.ckpt", "checkpoint")
+    names = content["training"]["optimizer"]["arrays"]
+    assert names == ["velocity.0", "velocity.1", "velocity.2", "velocity.3", "count"]
+    assert arrays["optimizer.count"].tolist() == [[10.0, 10.0]]  # 2 epochs of 5 steps
+    resumed = named_run(backend, tmp_path / "b.ckpt", resume=tmp_path / "b.ckpt")
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        if backend.name == "numpy":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert resumed.optimizer.count.shape == (1, 2)
+
+
+def _resealed(path, change):
+    """``change(content, arrays)`` applied to the file, its checksum made valid again."""
+    from test_hostile_fields import rewrite
+
+    rewrite(path, change)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c, a: c["training"]["optimizer"].update(arrays=["../x"]),
+     r"training.optimizer.arrays\[0\] must be a short name"),
+    (lambda c, a: c["training"]["optimizer"].update(arrays=["nope"]),
+     "optimizer.nope is missing"),
+    (lambda c, a: c["training"]["optimizer"].update(arrays=["count", "count"]),
+     "names an array twice"),
+    (lambda c, a: c["training"]["optimizer"].update(arrays="count"),
+     "training.optimizer.arrays must be a list"),
+    (lambda c, a: a.update({"optimizer.extra": np.zeros(2)}), "does not describe"),
+    (lambda c, a: a.update({"optimizer.count": np.zeros((3,))}), "count must have shape"),
+])
+def test_bad_named_state_is_refused(backend, tmp_path, named_momentum, change, message):
+    from bpnn import ModelFileError
+
+    with pytest.raises(Interrupt):
+        named_run(backend, tmp_path / "b.ckpt", stop_at=2)
+    _resealed(tmp_path / "b.ckpt", change)
+    with pytest.raises(ModelFileError, match=message):
+        named_run(backend, tmp_path / "c.ckpt", resume=tmp_path / "b.ckpt")
+
+
+def test_a_checkpoint_without_the_names_list_loads_as_before(backend, tmp_path):
+    """Checkpoints written before the list named their arrays 0, 1, ...: they resume."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    with pytest.raises(Interrupt):
+        run(backend, folder, epochs=4, stop_at=2)
+    from bpnn.files.container import read
+
+    content, arrays = read(folder / "run.ckpt", "checkpoint")
+    assert content["training"]["optimizer"]["arrays"] == [str(i) for i in range(12)]  # Adam
+    _resealed(folder / "run.ckpt", lambda c, a: c["training"]["optimizer"].pop("arrays"))
+    net, _, _ = run(backend, folder, epochs=4, resume=folder / "run.ckpt")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with pytest.raises(Interrupt):
+        run(backend, fresh, epochs=4, stop_at=2)
+    again, _, _ = run(backend, fresh, epochs=4, resume=fresh / "run.ckpt")
+    for a, b in zip(net.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -15,6 +15,7 @@ from bpnn.initializers import (
     HeUniform,
     Normal,
     default_initializer,
+    fans_of,
     get_initializer,
 )
 from bpnn.layers import RBF, Activation, Dense
@@ -255,9 +256,52 @@ def test_rbf_rejects_bad_arguments(kwargs):
 
 # -- initializers --------------------------------------------------------------------
 
+def _draw(init, rng, n_in, n_out, dtype):
+    """``(W, b)`` of a dense layer: the weights from their shape and fans, then the biases."""
+    fans = (n_in, n_out)
+    W = init(rng, (n_in, n_out), dtype, fans)
+    return W, init.bias(rng, (n_out,), dtype, fans)
+
+
+@pytest.mark.parametrize(("shape", "fans"), [
+    ((4, 3), (4, 3)), ((7,), (7, 7)), ((3, 3, 16, 8), (144, 72)), ((5, 2, 6), (10, 30)),
+])
+def test_fans_of(shape, fans):
+    assert fans_of(shape) == fans
+
+
+def test_he_normal_of_a_kernel_uses_its_fan_in(backend):
+    """A convolution kernel (3, 3, 16, 32): ``Var W = 2 / (3 * 3 * 16)``."""
+    W = get_initializer("he_normal")(backend.random(2), (3, 3, 16, 32), backend.dtype("float64"))
+    assert_on_backend(backend, W, "float64")
+    assert tuple(W.shape) == (3, 3, 16, 32)
+    assert backend.to_numpy(W).std() == pytest.approx(math.sqrt(2.0 / 144), rel=0.05)
+
+
+GLOROT = math.sqrt(3.0) * math.sqrt(2.0 / 9.0)  # sqrt(3) std, std² = 2 / (5 + 4)
+FAN_SUM = math.sqrt(6.0 / 9.0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("name", "draw"), [
+    ("glorot_uniform", lambda g: (g.uniform(-GLOROT, GLOROT, (5, 4)), None)),
+    ("fan_sum_uniform", lambda g: (g.uniform(-FAN_SUM, FAN_SUM, (5, 4)),
+                                   g.uniform(-FAN_SUM, FAN_SUM, (4,)))),
+    ("normal", lambda g: (0.01 * g.standard_normal((5, 4)), 0.01 * g.standard_normal((4,)))),
+])
+def test_dense_draws_the_seed_numbers(backend, name, draw, dtype):
+    """Dense(5, 4) with seed 7 draws W, then b, from PCG64(7) as it always did (so results
+    such as the seed demo's loss do not change)."""
+    layer = Dense(5, 4, init=name)
+    layer.build(backend.random(7), backend.dtype(dtype))
+    W, b = draw(np.random.Generator(np.random.PCG64(7)))
+    np.testing.assert_array_equal(backend.to_numpy(layer.W), W.astype(dtype))
+    np.testing.assert_array_equal(backend.to_numpy(layer.b),
+                                  np.zeros(4, dtype) if b is None else b.astype(dtype))
+
 def test_normal_initializer_std(backend):
     """``Normal(0.01)`` draws weights and biases of std about 0.01."""
-    W, b = Normal(0.01)(backend.random(0), 200, 300, backend.dtype("float64"))
+    W, b = _draw(Normal(0.01), backend.random(0), 200, 300, backend.dtype("float64"))
     assert_on_backend(backend, W, "float64")
     assert_on_backend(backend, b, "float64")
     W, b = backend.to_numpy(W), backend.to_numpy(b)
@@ -279,7 +323,8 @@ def test_normal_initializer_std(backend):
 def test_variance_scaling_initializers(backend, name, uniform, variance):
     """Glorot and He: the right std, uniform bounds ``sqrt(3) std``, zero biases."""
     n_in, n_out = 200, 300
-    W, b = get_initializer(name)(backend.random(1), n_in, n_out, backend.dtype("float64"))
+    W, b = _draw(get_initializer(name), backend.random(1), n_in, n_out,
+                 backend.dtype("float64"))
     assert_on_backend(backend, W, "float64")
     assert_on_backend(backend, b, "float64")
     W, b = backend.to_numpy(W), backend.to_numpy(b)
@@ -302,12 +347,12 @@ def test_same_seed_same_weights_on_every_backend(backend, name, dtype):
     """One seed gives the NumPy backend's weights exactly, on every backend."""
     ref = get_backend("numpy")
     init = get_initializer(name)
-    W, b = init(backend.random(42), 4, 3, backend.dtype(dtype))
-    W_ref, b_ref = init(ref.random(42), 4, 3, ref.dtype(dtype))
+    W, b = _draw(init, backend.random(42), 4, 3, backend.dtype(dtype))
+    W_ref, b_ref = _draw(init, ref.random(42), 4, 3, ref.dtype(dtype))
     assert_on_backend(backend, W, dtype)
     np.testing.assert_array_equal(backend.to_numpy(W), ref.to_numpy(W_ref))
     np.testing.assert_array_equal(backend.to_numpy(b), ref.to_numpy(b_ref))
-    W_other, _ = init(backend.random(43), 4, 3, backend.dtype(dtype))
+    W_other, _ = _draw(init, backend.random(43), 4, 3, backend.dtype(dtype))
     assert not np.array_equal(backend.to_numpy(W_other), backend.to_numpy(W))
 
 

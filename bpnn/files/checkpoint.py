@@ -7,9 +7,17 @@ moments), the host random stream's state (which fixes every later shuffle),
 the history so far, and each callback's state (early stopping's best value
 and best weights, the plateau counters...).  Resuming from it on NumPy gives
 weights bit-identical to a run that was never interrupted.
+
+The optimizer's state arrays are stored by name, ``optimizer.<name>``, of any
+shape, their names listed in ``training.optimizer.arrays``: the names an
+optimizer gives with a ``state_names()`` method (beside ``state_arrays()``),
+else their positions ``0, 1, ...``, which is how checkpoints written before the
+list existed name them (those load as they are).
 """
 
 from __future__ import annotations
+
+import re
 
 from .._version import __version__
 from ..errors import InputError
@@ -29,6 +37,32 @@ SETTINGS = ("batch_size", "shuffle", "l2", "l2_shared", "samples", "weighted", "
             "data")
 #: Those of :data:`SETTINGS` from :func:`resume_record`, which older checkpoints lack.
 RECORDED = ("optimizer", "data")
+#: What an optimizer's state array may be called (``m.3``, ``velocity``, ``0``).
+STATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+
+
+def optimizer_state(optimizer):
+    """``{name: array}``: the optimizer's live state arrays by name, in order.
+
+    The names are those of the optimizer's ``state_names()`` where it has one,
+    else the arrays' positions (``"0"``, ``"1"``...).
+
+    Raises
+    ------
+    InputError
+        ``state_names()`` gives another count of names than there are arrays, a name
+        twice, or a name that is not a short word of letters, digits, ``_ . -``.
+    """
+    arrays = list(optimizer.state_arrays())
+    names_of = getattr(optimizer, "state_names", None)
+    names = [str(index) for index in range(len(arrays))] if names_of is None \
+        else list(names_of())
+    if len(names) != len(arrays) or len(set(names)) != len(names) or not all(
+            isinstance(name, str) and STATE_NAME.fullmatch(name) for name in names):
+        raise InputError(f"{type(optimizer).__name__}.state_names() must name each of its "
+                         f"{len(arrays)} state arrays once (letters, digits, _ . -), got "
+                         f"{names!r}")
+    return dict(zip(names, arrays))
 
 
 def save_checkpoint(path, network, optimizer, callbacks, history, epoch, settings, stopped):
@@ -42,8 +76,9 @@ def save_checkpoint(path, network, optimizer, callbacks, history, epoch, setting
     """
     backend = network.backend
     arrays = parameter_arrays(network)
-    for index, array in enumerate(optimizer.state_arrays()):
-        arrays[f"optimizer.{index}"] = backend.to_numpy(array, copy=True)
+    state = optimizer_state(optimizer)
+    for name, array in state.items():
+        arrays[f"optimizer.{name}"] = backend.to_numpy(array, copy=True)
     states = []
     for position, callback in enumerate(callbacks):
         values, state_arrays = callback.get_state()
@@ -61,7 +96,7 @@ def save_checkpoint(path, network, optimizer, callbacks, history, epoch, setting
             "stopped": bool(stopped),
             "settings": {key: settings[key] for key in SETTINGS},
             "optimizer": {"name": optimizer.name, "config": optimizer.config(),
-                          "scalars": optimizer.state_scalars()},
+                          "scalars": optimizer.state_scalars(), "arrays": list(state)},
             "rng": network.rng.state,
             "history": {"epoch": history.epoch, "logs": history.history},
             "callbacks": states,
@@ -194,19 +229,49 @@ def _restore_optimizer(path, saved, optimizer, network, arrays):
     for key, value in scalars.items():
         schema.integer(path, value, f"training.optimizer.scalars.{key}")
     params = network.parameters
-    state = []
-    while f"optimizer.{len(state)}" in arrays:
-        state.append(arrays[f"optimizer.{len(state)}"])
-    shapes = [tuple(param.shape) for param in params]
-    per_param = len(state) // len(shapes)
-    layout = [shape for shape in shapes for _ in range(per_param)]
-    if len(state) % len(shapes) or [tuple(array.shape) for array in state] != layout:
-        raise ModelFileError(f"{path}: the optimizer's arrays do not fit the network")
-    state = [network.backend.asarray(array, dtype=network.dtype, copy=True) for array in state]
+    state = [arrays[f"optimizer.{name}"] for name in _state_names(path, saved, arrays)]
+    if not hasattr(optimizer, "state_names"):  # positional: one array per parameter, or k
+        shapes = [tuple(param.shape) for param in params]
+        per_param = len(state) // len(shapes)
+        layout = [shape for shape in shapes for _ in range(per_param)]
+        if len(state) % len(shapes) or [tuple(array.shape) for array in state] != layout:
+            raise ModelFileError(f"{path}: the optimizer's arrays do not fit the network")
+    # named state may have any shape: the optimizer's load_state checks it
+    state = [network.backend.asarray(array, dtype=network.dtype if array.dtype.kind == "f"
+                                     else None, copy=True) for array in state]
     try:
         optimizer.load_state(params, scalars, state)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: the optimizer's state is invalid ({error})") from None
+
+
+def _state_names(path, saved, arrays):
+    """The names of the optimizer's saved arrays, in the order its ``state_arrays`` gave
+    them: ``training.optimizer.arrays``, or, in a checkpoint older than that list,
+    ``0, 1, ...`` as far as the arrays go."""
+    names = saved.get("arrays")
+    if names is None:
+        names = []
+        while f"optimizer.{len(names)}" in arrays:
+            names.append(str(len(names)))
+    else:
+        def name(path, value, where):
+            schema.text(path, value, where)
+            if not STATE_NAME.fullmatch(value):
+                raise schema.refuse(path, where, "must be a short name of letters, digits, "
+                                                 f"_ . -, got {schema.shown(value)}")
+            if f"optimizer.{value}" not in arrays:
+                raise ModelFileError(f"{path}: the array optimizer.{value} is missing")
+            return value
+
+        names = schema.sequence(path, names, "training.optimizer.arrays", item=name)
+        if len(set(names)) != len(names):
+            raise schema.refuse(path, "training.optimizer.arrays", "names an array twice")
+    unknown = sorted(set(key for key in arrays if key.startswith("optimizer."))
+                     - {f"optimizer.{name}" for name in names})
+    if unknown:
+        raise ModelFileError(f"{path}: arrays the checkpoint does not describe: {unknown[:5]}")
+    return names
 
 
 def _restore_history(path, saved, history):

@@ -1,11 +1,14 @@
 """Saving and loading networks: the config from bpnn's registries, the arrays by name.
 
-A network's config names only what bpnn's own registries hold: layer types
-(``Dense``, ``RBF``, ``Activation``), activation and loss names, and numbers.
-The loader rebuilds the network from those registries (never from an import
-path), checks every array's shape against the config before anything is
-allocated on a device, and copies the arrays in: the predictions of the
-loaded network are bit-identical to the saved one's.
+A network's config names only what bpnn's registries hold: layer types
+(:data:`bpnn.layers.LAYERS`: ``Dense``, ``RBF``, ``Activation``, ``Dropout``...
+and any layer registered with :func:`~bpnn.layers.register_layer`), activation and
+loss names, and each layer's fields as its ``config_types`` declare them (numbers,
+strings, booleans, tuples, lists, nested objects).  The loader rebuilds the
+network from those registries (never from an import path), checks every field
+against its declared type and every array's shape against the config before
+anything is allocated on a device, and copies the arrays in: the predictions of
+the loaded network are bit-identical to the saved one's.
 """
 
 from __future__ import annotations
@@ -14,37 +17,50 @@ import math
 
 from .._version import __version__
 from ..errors import InputError
-from ..layers import RBF, Activation, Dense, Standardize
+from ..config_types import ConfigTypeError, conform, to_json
+from ..layers import LAYERS
 from ..losses import get_loss
 from ..network import Network, delegate
 from .container import MAX_FILE_BYTES, ModelFileError, encode, read, write_atomic
 from .schema import MAX_INT, finite_arrays, integer, shown
 
-#: The layer types a file may name, with the config keys each takes.
-LAYER_TYPES = {
-    "Dense": (Dense, {"n_in": int, "n_out": int}),
-    "RBF": (RBF, {"n_in": int, "n_centres": int, "centre_range": float, "width": float}),
-    "Activation": (Activation, None),  # "activation" (a name) and float hyper-parameters
-    "Standardize": (Standardize, {"n_features": int}),
-}
-#: The widest layer a file may declare.
-MAX_WIDTH = 2 ** 31
 _ARRAY_DTYPES = {"float32": "float32", "float64": "float64"}
 
 
 def network_config(network):
     """The JSON-able description of ``network``'s architecture, loss, dtype and seed."""
-    layers = []
-    for layer in network.layers:
-        kind = type(layer).__name__
-        if kind not in LAYER_TYPES:
-            raise InputError(f"cannot save a layer of type {kind}: bpnn files hold "
-                             f"{', '.join(LAYER_TYPES)} layers")
-        config = dict(layer.config())
-        config.pop("init", None)  # the weights are saved; how they were drawn is not needed
-        layers.append({"type": kind, **config})
-    return {"layers": layers, "loss": network.loss.name, "dtype": network.dtype_name,
+    return {"layers": [layer_config(layer) for layer in network.layers],
+            "loss": network.loss.name, "dtype": network.dtype_name,
             "seed": network.seed if isinstance(network.seed, int) else None}
+
+
+def layer_config(layer):
+    """``{"type": name, **fields}``: a layer's entry in a file, its fields those of its
+    ``config_types`` (others, such as how the weights were drawn, are not needed: the
+    weights are saved), checked against their types and written as JSON.
+
+    Raises
+    ------
+    InputError
+        The layer's type is not registered, or its config does not fit its types.
+    """
+    kind = LAYERS.name_of(type(layer))
+    if kind is None:
+        raise InputError(f"cannot save a layer of type {type(layer).__name__}: register it "
+                         f"with bpnn.layers.register_layer (bpnn files hold "
+                         f"{', '.join(LAYERS)} layers)")
+    config = layer.config()
+    schema = type(layer).config_schema(config)
+    missing = sorted(set(schema) - set(config))
+    if missing:
+        raise InputError(f"cannot save {layer!r}: its config() lacks {missing}")
+    try:
+        fields = {key: conform(spec, config[key], key) for key, spec in schema.items()}
+    except ConfigTypeError as error:
+        raise InputError(f"cannot save {layer!r}: the field {error}") from None
+    return {"type": kind, **to_json(fields)}
+
+
 
 
 def parameter_arrays(network, prefix="layers"):
@@ -179,46 +195,27 @@ def _field(path, config, key, kind, where):
 
 
 def _layer(path, index, entry):
-    """One layer from its config entry, through the LAYER_TYPES registry only."""
+    """One layer from its config entry, through the :data:`~bpnn.layers.LAYERS` registry
+    only, every field checked against the type the layer declares."""
     if not isinstance(entry, dict):
         raise ModelFileError(f"{path}: layer {index} is not a JSON object")
     kind = entry.get("type")
-    if kind not in LAYER_TYPES:
-        raise ModelFileError(f"{path}: layer {index} has the unknown type {kind!r}; bpnn "
-                             f"files hold {', '.join(LAYER_TYPES)}")
-    cls, fields = LAYER_TYPES[kind]
+    cls = LAYERS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ModelFileError(f"{path}: layer {index} has the unknown type {shown(kind)}; bpnn "
+                             f"files hold {', '.join(LAYERS)} (a layer of your own joins them "
+                             "with bpnn.layers.register_layer)")
     options = {key: value for key, value in entry.items() if key != "type"}
-    if fields is None:  # Activation: a registry name and numeric hyper-parameters
-        name = options.pop("activation", None)
-        if not isinstance(name, str):
-            raise ModelFileError(f"{path}: layer {index} (Activation) needs an activation name")
-        fields = {key: float for key in options}
-        options_checked = _typed(path, index, kind, options, fields)
-        try:
-            return cls(name, **options_checked)
-        except (TypeError, ValueError) as error:
-            raise ModelFileError(f"{path}: layer {index}: {error}") from None
+    fields = cls.config_schema(options)
     if set(options) != set(fields):
         raise ModelFileError(f"{path}: layer {index} ({kind}) needs exactly the keys "
                              f"{sorted(fields)}, got {sorted(options)}")
-    options = _typed(path, index, kind, options, fields)
+    try:
+        options = {key: conform(spec, options[key], key) for key, spec in fields.items()}
+    except ConfigTypeError as error:
+        raise ModelFileError(f"{path}: layer {index} ({kind}) has an invalid {error.field} "
+                             f"{shown(error.value)}: it {error.problem}") from None
     try:
         return cls(**options)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise ModelFileError(f"{path}: layer {index} ({kind}): {error}") from None
-
-
-def _typed(path, index, kind, options, fields):
-    checked = {}
-    for key, value in options.items():
-        wanted = fields[key]
-        if wanted is int:
-            ok = type(value) is int and 0 < value <= MAX_WIDTH
-        else:
-            ok = type(value) in (int, float) and math.isfinite(value)
-        if not ok:
-            raise ModelFileError(f"{path}: layer {index} ({kind}) has an invalid {key} "
-                                 f"{shown(value)}")
-        checked[key] = value
-    return checked
-

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..activations import get_activation
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class Activation(Layer):
     """``Y = f(X)`` for an activation ``f`` of :mod:`bpnn.activations`.
 
@@ -17,6 +18,12 @@ class Activation(Layer):
         The activation's hyper-parameters (``alpha`` for leaky_relu, elu).
     """
 
+    @classmethod
+    def config_schema(cls, config):
+        """The activation's name and its float hyper-parameters (``alpha``...), whichever
+        ``config`` holds; the activation registry then checks the name and the keys."""
+        return {"activation": str, **{key: float for key in config if key != "activation"}}
+
     def __init__(self, activation, **params):
         super().__init__()
         self.function = get_activation(activation, **params)
@@ -26,7 +33,7 @@ class Activation(Layer):
         """The activation's registry name."""
         return self.function.name
 
-    def forward(self, xp, X):
+    def forward(self, xp, X, *, training=False, rng=None):
         f = self.function
         Y = f.forward(xp, X)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from ..initializers import default_initializer, get_initializer
 from ..validation import positive_int
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class Dense(Layer):
     """Affine layer ``Y = X W + b`` with ``W`` of shape ``(n_in, n_out)``.
 
@@ -34,6 +35,7 @@ class Dense(Layer):
 
     param_names = ("W", "b")
     penalized = ("W",)
+    config_types = {"n_in": int, "n_out": int}
 
     def __init__(self, n_in, n_out, init=None):
         super().__init__()
@@ -53,12 +55,15 @@ class Dense(Layer):
 
     def build(self, rng, dtype, next_activation=None):
         init = self.init if self.init is not None else default_initializer(next_activation)
-        self.params = list(init(rng, self.n_in, self.n_out, dtype))
+        fans = (self.n_in, self.n_out)
+        W = init(rng, (self.n_in, self.n_out), dtype, fans)
+        b = init.bias(rng, (self.n_out,), dtype, fans)  # drawn after W: the seed's order
+        self.params = [W, b]
 
     def param_shapes(self):
         return [(self.n_in, self.n_out), (self.n_out,)]
 
-    def forward(self, xp, X):
+    def forward(self, xp, X, *, training=False, rng=None):
         W, b = self.params
         Y = X @ W
         Y += b  # in place on the fresh product: one array allocated, not two

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..validation import positive_int
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class RBF(Layer):
     """Gaussian radial basis units with trainable centres and widths.
 
@@ -35,6 +36,7 @@ class RBF(Layer):
     """
 
     param_names = ("C", "sigma")
+    config_types = {"n_in": int, "n_centres": int, "centre_range": float, "width": float}
 
     def __init__(self, n_in, n_centres, centre_range=1.0, width=1.0):
         super().__init__()
@@ -65,7 +67,7 @@ class RBF(Layer):
         sigma = xp.full((self.n_out,), self.width, dtype=dtype, device=rng.backend.device)
         self.params = [C, sigma]
 
-    def forward(self, xp, X):
+    def forward(self, xp, X, *, training=False, rng=None):
         C, sigma = self.params
         D2 = xp.sum(X * X, axis=1, keepdims=True) - 2.0 * (X @ C.T) + xp.sum(C * C, axis=1)
         D2 = xp.maximum(D2, 0.0)  # rounding can make the expanded form slightly negative

@@ -6,9 +6,10 @@ import math
 
 from ..errors import InputError
 from ..validation import positive_int
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class Standardize(Layer):
     """``Y = (X - mean) / scale`` per column, with ``mean`` and ``scale`` fixed (not trained).
 
@@ -34,6 +35,7 @@ class Standardize(Layer):
     """
 
     buffer_names = ("mean", "scale")
+    config_types = {"n_features": int}
 
     def __init__(self, n_features, mean=None, scale=None):
         super().__init__()
@@ -54,7 +56,7 @@ class Standardize(Layer):
         scale = self._scale if self._scale is not None else [1.0] * self.n_in
         self.buffers = [backend.asarray(mean, dtype=dtype), backend.asarray(scale, dtype=dtype)]
 
-    def forward(self, xp, X):
+    def forward(self, xp, X, *, training=False, rng=None):
         mean, scale = self.buffers
         Y = (X - mean) / scale
 

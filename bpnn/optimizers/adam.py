@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 from ..validation import non_negative_float
-from .base import Optimizer, unit_interval
+from .base import Optimizer, register_optimizer, unit_interval
 
 
+@register_optimizer
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015).
 

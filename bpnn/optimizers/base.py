@@ -12,7 +12,7 @@ floats, so every product keeps the arrays' dtype on every backend.
 from __future__ import annotations
 
 from ..errors import InputError
-from ..registry import Configurable
+from ..registry import Configurable, Registry
 from ..validation import non_negative_float
 
 
@@ -113,3 +113,16 @@ def unit_interval(value, label):
     if not 0.0 <= float(value) < 1.0:
         raise InputError(f"{label} must be in [0, 1), got {value!r}")
     return float(value)
+
+
+#: The optimizers :func:`~bpnn.optimizers.get_optimizer` knows by name: ``{name: class}``,
+#: open to new ones through :func:`register_optimizer` (a checkpoint names its optimizer
+#: by it).
+OPTIMIZERS = Registry("optimizer", Optimizer, key=lambda cls: str(cls.name).lower())
+
+
+def register_optimizer(cls=None, *, name=None):
+    """Class decorator: let :func:`~bpnn.optimizers.get_optimizer` (and
+    ``fit(optimizer="...")``) find an :class:`Optimizer` subclass by its
+    :attr:`~bpnn.registry.Configurable.name` (or ``name``), in lower case as lookups are."""
+    return OPTIMIZERS.register(cls, name=name.lower() if isinstance(name, str) else name)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..validation import non_negative_float
-from .base import Optimizer, unit_interval
+from .base import Optimizer, register_optimizer, unit_interval
 
 
+@register_optimizer
 class RMSprop(Optimizer):
     """RMSprop: each weight's step divided by a running root mean square of its gradients.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..validation import non_negative_float
-from .base import Optimizer, unit_interval
+from .base import Optimizer, register_optimizer, unit_interval
 
 
+@register_optimizer
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 

@@ -3,6 +3,7 @@ so a replayed step is bit for bit the step that was taken."""
 
 from __future__ import annotations
 
+from .caller import warn
 from .update import writable
 
 
@@ -53,16 +54,39 @@ class TrainStep:
         if self.compiled is not None:
             compiled, box = self.compiled
             box["step"] = self  # whose network and optimizer a new trace reads
-            new, state, loss = compiled(params, optimizer.state_arrays(), numbers, tuple(arrays))
-            params[:] = new
-            network.adopt_parameters(params)
-            optimizer.load_state(params, optimizer.state_scalars(), state)
-            return loss
+            try:
+                new, state, loss = compiled(params, optimizer.state_arrays(), numbers,
+                                            tuple(arrays))
+            except Exception as error:  # noqa: BLE001 - a step the compiler cannot trace
+                self._give_up_compiling(error)  # runs as it is, below (or fails there)
+                # the optimizer follows the caller's list again (the trace lent it its own)
+                optimizer.load_state(params, optimizer.state_scalars(),
+                                     optimizer.state_arrays())
+            else:
+                params[:] = new
+                network.adopt_parameters(params)
+                optimizer.load_state(params, optimizer.state_scalars(), state)
+                return loss
         loss, grads = self._loss_and_gradients(xp, arrays)
         optimizer.apply(xp, params, grads, numbers)
         if not writable(xp):  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)
         return loss
+
+    def _give_up_compiling(self, error):
+        """Run this kind of step uncompiled from now on, and say so once.
+
+        A layer may use what a traced value lacks (``X.device`` under ``jax.jit``); the
+        step then runs as written, which gives the same numbers, slower.  A true error
+        in the step raises again there, uncompiled, with its own traceback.
+        """
+        self.compiled = None
+        cache = self.network.__dict__.get("_compiled_steps", {})
+        for key, value in list(cache.items()):
+            if value is not None and value[1].get("step") is self:
+                cache[key] = None
+        warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
+             "it runs uncompiled", RuntimeWarning)
 
     def _loss_and_gradients(self, xp, arrays):
         if self.distributed is None:

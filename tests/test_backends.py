@@ -84,7 +84,7 @@ def test_describe_names_library_and_device(backend):
     text = backend.describe()
     assert isinstance(text, str) and text
     library = {"numpy": "NumPy", "cupy": "CuPy", "array_api_strict": "array-api-strict",
-               "torch": "PyTorch"}[backend.name]
+               "torch": "PyTorch", "jax": "JAX"}[backend.name]
     assert library in text
 
 

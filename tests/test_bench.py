@@ -56,7 +56,7 @@ def test_crossover_points_find_the_first_faster_batch():
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--workloads", "mnist"], "unknown workloads ['mnist']"),
-    (["--peers", "jax"], "unknown peers ['jax']"),
+    (["--peers", "tensorflow"], "unknown peers ['tensorflow']"),
     (["--repeats", "3"], "--repeats must be at least 5"),
     (["--backends", "tpu"], "unknown backend 'tpu'"),
 ])

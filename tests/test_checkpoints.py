@@ -194,8 +194,8 @@ class NamedMomentum(bpnn.SGD):
         super().__init__(lr, momentum, nesterov)
         self.count = None
 
-    def step(self, xp, params, grads, prescaled=False):
-        super().step(xp, params, grads, prescaled)
+    def apply(self, xp, params, grads, numbers):
+        super().apply(xp, params, grads, numbers)
         if self.count is None:
             self.count = xp.zeros((1, 2), dtype=params[0].dtype)
         self.count = self.count + 1.0

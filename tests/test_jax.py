@@ -65,7 +65,10 @@ def test_the_layers_hold_real_arrays_after_a_failed_trace(monkeypatch):
         raise RuntimeError("a bug in a layer")
 
     monkeypatch.setattr(bpnn.Network, "loss_and_gradients", broken)
-    with pytest.raises(RuntimeError, match="a bug in a layer"):
+    # the trace fails, the step runs uncompiled, and the bug raises there with its own
+    # traceback
+    with pytest.warns(RuntimeWarning, match="could not be compiled"), \
+            pytest.raises(RuntimeError, match="a bug in a layer"):
         net.fit(X, T, epochs=1, batch_size=8)
     assert not any(isinstance(p, jax.core.Tracer) for p in net.parameters)
     for a, b in zip(net.get_weights(), before):
@@ -91,3 +94,25 @@ def test_float64_is_float64():
     net = bpnn.mlp([1, 4, 1], backend="jax", dtype="float64", seed=0)
     net.fit(X, T, epochs=1)
     assert all(str(p.dtype) == "float64" for p in net.parameters)
+
+
+def test_a_step_that_cannot_be_traced_runs_uncompiled(monkeypatch):
+    """``X.device`` is the standard's idiom, and a value traced by ``jax.jit`` has none:
+    such a layer trains uncompiled, with a warning, to the same numbers."""
+    from bpnn.layers import Activation
+
+    forward = Activation.forward
+
+    def uses_the_device(self, xp, X, **options):
+        xp.asarray(1.0, dtype=X.dtype, device=X.device)
+        return forward(self, xp, X, **options)
+
+    def run():
+        net = bpnn.mlp([1, 6, 1], activation="tanh", backend="jax", dtype="float64", seed=0)
+        return net.fit(X, T, epochs=3, batch_size=8, optimizer=bpnn.Adam(lr=0.05))["loss"]
+
+    expected = run()
+    monkeypatch.setattr(Activation, "forward", uses_the_device)
+    with pytest.warns(RuntimeWarning, match="could not be compiled"):
+        losses = run()
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import bpnn
+from bpnn.update import assign
 from bpnn import RBF, Activation, Dense, Network
 from bpnn.backends import get_backend
 from helpers import assert_gradient, assert_on_backend, host_random
@@ -156,7 +157,10 @@ def test_set_weights_copies(backend):
     net = bpnn.mlp([2, 3, 1], seed=0, backend=backend)
     mine = [backend.asarray(w) for w in net.get_weights()]
     net.set_weights(mine)
-    net.parameters[0][...] = 5.0
+    params = net.parameters
+    params[0] = assign(backend.xp, params[0], 5.0 * backend.xp.ones_like(params[0]))
+    net.adopt_parameters(params)
+    assert np.all(backend.to_numpy(net.parameters[0]) == 5.0)
     assert not np.any(backend.to_numpy(mine[0]) == 5.0)
 
 

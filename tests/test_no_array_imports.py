@@ -48,7 +48,7 @@ FORBIDDEN = ("numpy", "cupy", "cupyx", "torch", "jax", "jaxlib", "array_api_stri
 MATH = ("bpnn.activations", "bpnn.losses", "bpnn.initializers", "bpnn.optimizers",
         "bpnn.registry", "bpnn.layers", "bpnn.network", "bpnn.builders", "bpnn.training",
         "bpnn.steps", "bpnn.callbacks", "bpnn.lbfgs", "bpnn.divergence", "bpnn.diagnostics",
-        "bpnn.distributed", "bpnn.flat")
+        "bpnn.distributed", "bpnn.flat", "bpnn.update", "bpnn.caller")
 
 #: The host boundary: the packages that may use an array library, and what they hold.
 BOUNDARY = {
@@ -75,7 +75,7 @@ THIRD_PARTY = {"tqdm": "tqdm.auto", "mpi4py": "mpi4py.MPI"}
 #: scikit-learn estimators, plots and demos.  They may use NumPy through the libraries
 #: they wrap; every module of bpnn is in MATH, BOUNDARY, OUTSIDE or reached from MATH.
 OUTSIDE = ("bpnn", "bpnn.__main__", "bpnn._version", "bpnn.cli", "bpnn.commands",
-           "bpnn.estimators", "bpnn.plot", "bpnn.demos", "bpnn.datasets", "bpnn.caller")
+           "bpnn.estimators", "bpnn.plot", "bpnn.demos", "bpnn.datasets")
 
 MODULES = find_modules()
 GRAPH = import_graph()

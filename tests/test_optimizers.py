@@ -23,7 +23,7 @@ def run(backend, optimizer, params, grads_per_step, dtype="float64"):
         assert all(a is b for a, b in zip(live, buffers)), "updates must be in place"
     else:  # immutable arrays: the list holds the new ones, the old are unchanged
         assert all(a is not b for a, b in zip(live, buffers))
-        np.testing.assert_array_equal(backend.to_numpy(buffers[0]), params[0])
+        np.testing.assert_array_equal(backend.to_numpy(buffers[0]), params[0].astype(dtype))
     for array in live:
         assert_on_backend(backend, array, dtype)
     return [backend.to_numpy(a) for a in live]

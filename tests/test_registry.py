@@ -13,7 +13,7 @@ import bpnn
 from bpnn import ModelFileError
 from bpnn.config_types import ConfigTypeError, Optional, check_spec, conform
 from bpnn.errors import InputError
-from bpnn.layers import LAYERS, Layer, register_layer
+from bpnn.layers import LAYERS, Layer, device_of, register_layer
 from bpnn.optimizers import OPTIMIZERS, SGD, get_optimizer, register_optimizer
 from helpers import host_random
 
@@ -42,7 +42,7 @@ class Window(Layer):
         weight = [self.scale if j < columns else 1.0 for j in range(self.n_in)]
         if self.padding == "valid":
             weight[-1] = 0.0
-        w = xp.asarray(weight, dtype=X.dtype, device=X.device)
+        w = xp.asarray(weight, dtype=X.dtype, device=device_of(X))
 
         def backprop(dY, need_dX=True):
             return (dY * w if need_dX else None), ()

@@ -23,14 +23,18 @@ def manual_steps(backend, net, batches, lr):
     for rows in batches:
         loss, grads = net.backward(X[rows], T[rows])
         losses.append((loss, len(rows)))
-        for param, grad in zip(net.parameters, grads):
+        params = net.parameters
+        for index, grad in enumerate(grads):
+            param = params[index]
             param -= lr * grad
+            params[index] = param  # the same array, or a new one where arrays are immutable
+        net.adopt_parameters(params)
     return losses
 
 
 def assert_same_weights(backend, a, b):
-    # to rounding: plain SGD folds lr into the output delta (lr/n * D, then W -= dW),
-    # where the hand steps scale the gradient (W -= lr * (D/n)...)
+    # to rounding: bpnn's SGD scales the gradient in place (dW *= lr, W -= dW) where the
+    # hand steps subtract lr * dW
     tol = 1e-12
     for u, v in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(u, v, rtol=tol, atol=tol)

@@ -5,11 +5,11 @@ A new layer is one file: a :class:`Layer` subclass decorated with
 """
 
 from .activation import Activation
-from .base import LAYERS, Layer, register_layer
+from .base import LAYERS, Layer, device_of, register_layer
 from .dense import Dense
 from .dropout import Dropout
 from .rbf import RBF
 from .standardize import Standardize
 
 __all__ = ["LAYERS", "Activation", "Dense", "Dropout", "Layer", "RBF", "Standardize",
-           "register_layer"]
+           "device_of", "register_layer"]

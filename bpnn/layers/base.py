@@ -136,3 +136,17 @@ def register_layer(cls=None, *, name=None):
     >>> del LAYERS["ScaleBy"]
     """
     return LAYERS.register(cls, name=name)
+
+
+def device_of(X):
+    """The device of the array ``X``, for the arrays a layer makes beside it
+    (``xp.asarray(values, dtype=X.dtype, device=device_of(X))``).
+
+    ``X.device`` itself, except for a value a compiler is tracing (JAX's ``jax.jit``
+    compiles bpnn's training step), which has no device yet: then ``None``, the
+    default device, where the compiled computation places its constants anyway.
+    """
+    try:
+        return X.device
+    except AttributeError:
+        return None

@@ -352,10 +352,11 @@ class Network:
 
         ``w`` is an (n, 1) column of sample weights or ``None``; ``l2_shared``
         divides the penalty by the batch's total weight (see :func:`bpnn.training.fit`).
-        ``scale`` weighs this batch's loss in a larger sum (a rank's share of a
-        global batch, see :mod:`bpnn.distributed`): the gradients are those of
-        ``scale`` times the loss, folded into the output delta; the returned loss is
-        not scaled.  It is never a learning rate: the gradients are gradients.
+        The gradients are those of ``scale`` times the loss, ``scale`` folded into the
+        output delta (one small array); the returned loss is not scaled.  It weighs
+        this batch in a larger sum (a rank's share of a global batch, see
+        :mod:`bpnn.distributed`), or carries plain SGD's learning rate where nothing
+        stands between this pass and the update (see :class:`bpnn.steps.TrainStep`).
         A training pass: random layers draw from ``rng``, by default :attr:`rng`.
         """
         backprops = []

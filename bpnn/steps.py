@@ -13,9 +13,13 @@ class TrainStep:
     ``step(xp, params, arrays)`` takes the batch ``arrays`` (``(X, T)`` or
     ``(X, T, w)``) and updates ``params`` (``network.parameters``, fetched once by
     the caller); it returns the batch's mean loss before the update, on the
-    device.  The optimizer gets the true gradients, and everything between the
-    backward pass and the update (the MPI sum here) sees gradients that mean
-    gradients.
+    device.  Everything between the backward pass and the update (the MPI sum here)
+    sees gradients that mean gradients.  Where nothing stands between them (one
+    process, uncompiled), an optimizer whose step begins by scaling every gradient
+    (plain SGD: ``lr``, :meth:`~bpnn.optimizers.Optimizer.fold_scale`) has that
+    factor folded into the output delta instead, one small array rather than a pass
+    over every gradient: a detail between the optimizer and this step, which a
+    feature placed between backward and update turns off here, in one place.
 
     Where the backend compiles (:meth:`~bpnn.backends.Backend.compile`: JAX), the
     same code is traced once per batch shape into one compiled function of the
@@ -46,6 +50,7 @@ class TrainStep:
         # step: traced, it would draw once; such a network runs its step as it is
         stochastic = any(layer.stochastic for layer in network.layers)
         self.compiled = None if distributed is not None or stochastic else _compiled(self)
+        self.writable = writable(network.backend.xp)
 
     def __call__(self, xp, params, arrays):
         optimizer, network = self.optimizer, self.network
@@ -67,9 +72,18 @@ class TrainStep:
                 network.adopt_parameters(params)
                 optimizer.load_state(params, optimizer.state_scalars(), state)
                 return loss
-        loss, grads = self._loss_and_gradients(xp, arrays)
+        if self.distributed is None:  # nothing between the backward pass and the update:
+            scale = optimizer.fold_scale()  # the optimizer may fold its first factor in
+            w = arrays[2] if len(arrays) > 2 else None
+            loss, grads = network.loss_and_gradients(
+                xp, arrays[0], arrays[1], l2=self.l2, w=w, l2_shared=self.l2_shared,
+                scale=1.0 if scale is None else scale)
+            if scale is not None:
+                numbers["folded"] = True
+        else:
+            loss, grads = self._loss_and_gradients(xp, arrays)
         optimizer.apply(xp, params, grads, numbers)
-        if not writable(xp):  # immutable arrays: the updated ones are new; to the layers
+        if not self.writable:  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)
         return loss
 

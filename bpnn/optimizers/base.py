@@ -55,6 +55,17 @@ class Optimizer(Configurable):
         """
         return {"lr": self.lr}
 
+    def fold_scale(self):
+        """The factor this step first multiplies every gradient by, if that is all it
+        does with them before applying them (plain SGD: ``lr``); ``None`` otherwise.
+
+        :class:`~bpnn.steps.TrainStep` may fold it into the backward pass's output
+        delta (where nothing stands between the backward pass and the update) and then
+        says so with ``numbers["folded"]``: :meth:`apply` skips its own scaling.  The
+        numbers agree to rounding; the step saves a pass over every gradient.
+        """
+        return None
+
     def apply(self, xp, params, grads, numbers):
         """The array half of a step: update ``params`` (and the optimizer's state
         arrays, made on first use) from ``grads`` with :meth:`advance`'s ``numbers``.

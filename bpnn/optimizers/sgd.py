@@ -35,11 +35,16 @@ class SGD(Optimizer):
     def advance(self):
         return {"lr": self.lr, "mu": self.momentum}
 
+    def fold_scale(self):
+        return self.lr if self.momentum == 0.0 else None
+
     def apply(self, xp, params, grads, numbers):
         lr = numbers["lr"]
         if self.momentum == 0.0:
+            folded = numbers.get("folded", False)  # lr already in the gradients
             for index, (W, dW) in enumerate(zip(params, grads)):
-                dW *= lr  # the gradient is ours to consume: no temporary
+                if not folded:
+                    dW *= lr  # the gradient is ours to consume: no temporary
                 W -= dW
                 params[index] = W
             return

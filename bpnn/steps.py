@@ -72,16 +72,12 @@ class TrainStep:
                 network.adopt_parameters(params)
                 optimizer.load_state(params, optimizer.state_scalars(), state)
                 return loss
-        if self.distributed is None:  # nothing between the backward pass and the update:
-            scale = optimizer.fold_scale()  # the optimizer may fold its first factor in
-            w = arrays[2] if len(arrays) > 2 else None
-            loss, grads = network.loss_and_gradients(
-                xp, arrays[0], arrays[1], l2=self.l2, w=w, l2_shared=self.l2_shared,
-                scale=1.0 if scale is None else scale)
-            if scale is not None:
-                numbers["folded"] = True
-        else:
-            loss, grads = self._loss_and_gradients(xp, arrays)
+        # nothing between the backward pass and the update in one process: the optimizer
+        # may have its first factor folded in
+        scale = optimizer.fold_scale() if self.distributed is None else None
+        if scale is not None:
+            numbers["folded"] = True
+        loss, grads = self._loss_and_gradients(xp, arrays, scale=scale or 1.0)
         optimizer.apply(xp, params, grads, numbers)
         if not self.writable:  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)
@@ -102,11 +98,14 @@ class TrainStep:
         warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
              "it runs uncompiled", RuntimeWarning)
 
-    def _loss_and_gradients(self, xp, arrays):
+    def _loss_and_gradients(self, xp, arrays, scale=1.0):
+        """The batch's loss and gradients (of ``scale`` times the loss: see
+        :meth:`~bpnn.network.Network.loss_and_gradients`), on this rank or summed over
+        the ranks of a distributed run."""
         if self.distributed is None:
             w = arrays[2] if len(arrays) > 2 else None
             return self.network.loss_and_gradients(xp, arrays[0], arrays[1], l2=self.l2, w=w,
-                                                   l2_shared=self.l2_shared)
+                                                   l2_shared=self.l2_shared, scale=scale)
         return self.distributed.loss_and_gradients(self.network, xp, arrays[0], arrays[1],
                                                    arrays[3], l2=self.l2,
                                                    l2_shared=self.l2_shared)

@@ -67,7 +67,7 @@ class _Objective:
     the same ``f`` and ``g``: the iterations then agree on every rank.
     """
 
-    def __init__(self, network, X, T, w, l2, l2_shared, max_fun, distributed=None):
+    def __init__(self, network, X, T, *, w, l2, l2_shared, max_fun, distributed=None):
         self.network, self.X, self.T, self.w = network, X, T, w
         self.penalty = {"l2": l2, "l2_shared": l2_shared}
         self.distributed = distributed
@@ -271,7 +271,8 @@ def lbfgs(network, X, T, *, w=None, l2=0.0, l2_shared=False, max_iter=200, max_f
                                          max_iter=max_iter, max_fun=max_fun, gtol=gtol,
                                          ftol=ftol, memory=memory))
             distributed.synchronize_start(network)
-        objective = _Objective(network, X, T, w, l2, l2_shared, max_fun, distributed)
+        objective = _Objective(network, X, T, w=w, l2=l2, l2_shared=l2_shared, max_fun=max_fun,
+                               distributed=distributed)
         x = objective.pack(network.parameters)
         f, g = objective(x)
         losses = []

@@ -402,9 +402,9 @@ class Network:
         """The mean loss over ``(X, T)`` as a float (penalty included when ``l2`` > 0)."""
         with self._scope(X):
             X, T = self._data(X, T)
-            return float(self.loss_value(self.backend.xp, X, T, l2))
+            return float(self.loss_value(self.backend.xp, X, T, l2=l2))
 
-    def loss_value(self, xp, X, T, l2=0.0, w=None, l2_shared=False):
+    def loss_value(self, xp, X, T, *, l2=0.0, w=None, l2_shared=False):
         """The loss on validated device arrays, without the backward pass (an inference
         pass: dropout is the identity)."""
         X = run_layers(self._body, xp, X)

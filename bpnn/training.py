@@ -21,7 +21,7 @@ from .validation import non_negative_float, positive_int, weight_column, writabl
 DIVERGENCE_FACTOR = 0.1
 DIVERGENCE_RETRIES = 5
 
-__all__ = ["DivergenceError", "fit"]
+__all__ = ["DivergenceError", "Run", "fit"]
 
 
 @delegate("fit")
@@ -159,12 +159,15 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
             # the provider builds the network from the data (its first rows, for a stream),
             # with the backend's device current; the run then keeps it current throughout
             data = epochs_for(network, X, T, batch_size, memory_budget, sample_weight, dist)
-            penalty = {"l2": l2, "l2_shared": bool(l2_shared)}
             try:
                 with network.backend.scope():
-                    return _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty,
-                                validation_data, callbacks, verbose, checkpoint,
-                                checkpoint_every, resume, on_divergence, start)
+                    run = Run(network, data, epochs=epochs, batch_size=batch_size,
+                              optimizer=optimizer, shuffle=bool(shuffle), l2=l2,
+                              l2_shared=bool(l2_shared), validation_data=validation_data,
+                              callbacks=callbacks, verbose=verbose, checkpoint=checkpoint,
+                              checkpoint_every=checkpoint_every, resume=resume,
+                              on_divergence=on_divergence)
+                    return run.train(start)
             finally:
                 data.close()
         finally:
@@ -189,170 +192,258 @@ def _checked_callbacks(callbacks):
     return callbacks
 
 
-def _fit(network, data, epochs, batch_size, optimizer, shuffle, penalty, validation_data,
-         callbacks, verbose, checkpoint, checkpoint_every, resume, on_divergence, start):
-    validation = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise InputError("validation_data must be a pair (X_val, T_val) or a triple "
-                             "(X_val, T_val, w_val)")
-        X_val, T_val = network._data(*validation_data[:2])
-        w_val = None
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            w_val = weight_column(network.backend, validation_data[2], network.dtype,
-                                  X_val.shape[0], name="w_val")
-        validation = X_val, T_val, w_val
-    n = data.n_samples
-    steps = None if data.bounds is None else len(data.bounds)
+class Run:
+    """One training run of :func:`fit`: its settings, and its state while it trains.
 
-    history = History()
-    dist = network.distributed
-    writer = dist is None or dist.writer  # only rank 0 writes files and progress
-    shown = {1: ProgressBar, 2: EpochLogger}.get(verbose) if writer else None
-    shown = [] if shown is None else [shown()]
-    network.history = history
-    network.optimizer = optimizer
-    network.stop_training = False
-    network.divergences = []
-    for callback in [*callbacks, *shown, history]:
-        callback.set_model(network)
-    # a distributed run records its global batch: another number of ranks with the same
-    # global batch resumes it
-    global_batch = batch_size if dist is None or batch_size is None else batch_size * dist.size
-    settings = {"batch_size": global_batch, "shuffle": bool(shuffle), **penalty, "samples": n,
-                "weighted": data.weighted, "steps": steps,
-                **resume_record(network, optimizer, data, checkpoint or resume)}
-    start_epoch, stopped = 0, False
-    if resume is not None:
-        from .files.checkpoint import restore_checkpoint
+    :func:`fit` checks its options, builds the data provider and a ``Run`` of
+    them, and calls :meth:`train`; the epoch loop, the step loop, the divergence
+    handling and the checkpoints are this object's methods and read the run from
+    it.  A new training feature is an option of :func:`fit`, checked there, and
+    an attribute here that the methods read.
 
-        start_epoch, stopped = restore_checkpoint(resume, network, optimizer, callbacks, history,
-                                                  settings)
-    if dist is not None:
-        start.agree(start_record(network, data, epochs=epochs, batch_size=batch_size,
-                                 optimizer=optimizer, shuffle=bool(shuffle), **penalty,
-                                 validation=validation is not None, initial_epoch=start_epoch))
-        dist.synchronize_start(network)
-    run = {"epochs": epochs, "initial_epoch": start_epoch, "steps": steps, "samples": n,
-           "batch_size": batch_size, "validation": validation is not None, "verbose": verbose}
-    # History last: it records what every other callback added to the logs.
-    everyone = [*callbacks, *shown, history]
-    saver = None
-    if checkpoint is not None and writer:
+    Conventions: the settings are the checked options of :func:`fit` under their
+    own names, set once here and never changed by the run; the state
+    (``history``, ``step``, ``snapshot``, ``start_epoch``...) is set by
+    :meth:`train` as the run starts.  Two records are dicts because others read
+    them by key: :meth:`record` (what a checkpoint stores and a resume compares,
+    :data:`bpnn.files.checkpoint.SETTINGS`; the file format) and :meth:`params`
+    (what callbacks get in ``set_params``).  The hot loop (:meth:`_steps`) binds
+    what it reads to locals before its first step.
+
+    Parameters
+    ----------
+    network : Network
+        Built (by the data provider), with ``network.distributed`` set.
+    data : provider
+        From :func:`bpnn.data.epochs_for`: ``n_samples``, ``bounds``,
+        ``weighted``, ``epoch(shuffle)``.
+    epochs, batch_size, optimizer, shuffle, l2, l2_shared, callbacks, verbose,
+    checkpoint, checkpoint_every, resume, on_divergence : keyword-only
+        As checked by :func:`fit` (``optimizer`` an instance, ``callbacks`` a
+        list, ``resume`` a path or ``None``).
+    validation_data : tuple or None, keyword-only
+        As given to :func:`fit`; checked and moved to the device here.
+
+    Attributes
+    ----------
+    validation : tuple (X_val, T_val, w_val) or None
+        The validation data on the device.
+    steps : int or None
+        Steps per epoch (``None`` for a batch iterator).
+    history : History
+    settings : dict
+        :meth:`record`, taken as the run starts: what its checkpoints store.
+    start_epoch : int
+        The first epoch this call trains (after a resume, the checkpoint's next).
+    step : TrainStep
+        The run's training step, shared with the divergence replay.
+    snapshot : Snapshot
+        The state at the start of the epoch, to go back to if it diverges.
+    """
+
+    def __init__(self, network, data, *, epochs, batch_size, optimizer, shuffle, l2,
+                 l2_shared, validation_data, callbacks, verbose, checkpoint, checkpoint_every,
+                 resume, on_divergence):
+        self.network, self.data = network, data
+        self.epochs, self.batch_size, self.optimizer = epochs, batch_size, optimizer
+        self.shuffle, self.l2, self.l2_shared = shuffle, l2, l2_shared
+        self.callbacks, self.verbose = callbacks, verbose
+        self.checkpoint, self.checkpoint_every, self.resume = checkpoint, checkpoint_every, resume
+        self.on_divergence = on_divergence
+        self.validation = _validation(network, validation_data)
+        self.steps = None if data.bounds is None else len(data.bounds)
+        self.dist = network.distributed
+        self.xp = network.backend.xp
+        #: only rank 0 writes files and progress
+        self.writer = self.dist is None or self.dist.writer
+
+    def record(self):
+        """The run as a checkpoint stores it and a resume compares it (a dict whose
+        keys are the file's: see :mod:`bpnn.files.checkpoint`)."""
+        dist, batch_size = self.dist, self.batch_size
+        # a distributed run records its global batch: another number of ranks with the
+        # same global batch resumes it
+        global_batch = batch_size if dist is None or batch_size is None \
+            else batch_size * dist.size
+        return {"batch_size": global_batch, "shuffle": self.shuffle, "l2": self.l2,
+                "l2_shared": self.l2_shared, "samples": self.data.n_samples,
+                "weighted": self.data.weighted, "steps": self.steps,
+                **resume_record(self.network, self.optimizer, self.data,
+                                self.checkpoint or self.resume)}
+
+    def params(self):
+        """What every callback gets in ``set_params``."""
+        return {"epochs": self.epochs, "initial_epoch": self.start_epoch, "steps": self.steps,
+                "samples": self.data.n_samples, "batch_size": self.batch_size,
+                "validation": self.validation is not None, "verbose": self.verbose}
+
+    def train(self, start):
+        """Run the epochs from the start (or the checkpoint's next) to ``epochs``.
+
+        ``start`` is :func:`fit`'s :class:`~bpnn.distributed.Start`, where a
+        distributed run's ranks agree before the first step.  Returns the
+        :class:`~bpnn.callbacks.History`.
+        """
+        network, optimizer, callbacks = self.network, self.optimizer, self.callbacks
+        self.history = history = History()
+        shown = {1: ProgressBar, 2: EpochLogger}.get(self.verbose) if self.writer else None
+        shown = [] if shown is None else [shown()]
+        network.history = history
+        network.optimizer = optimizer
+        network.stop_training = False
+        network.divergences = []
+        for callback in [*callbacks, *shown, history]:
+            callback.set_model(network)
+        self.settings = self.record()
+        self.start_epoch, stopped = 0, False
+        if self.resume is not None:
+            from .files.checkpoint import restore_checkpoint
+
+            self.start_epoch, stopped = restore_checkpoint(self.resume, network, optimizer,
+                                                           callbacks, history, self.settings)
+        if self.dist is not None:
+            start.agree(start_record(network, self.data, epochs=self.epochs,
+                                     batch_size=self.batch_size, optimizer=optimizer,
+                                     shuffle=self.shuffle, l2=self.l2, l2_shared=self.l2_shared,
+                                     validation=self.validation is not None,
+                                     initial_epoch=self.start_epoch))
+            self.dist.synchronize_start(network)
+        # History last: it records what every other callback added to the logs.
+        everyone = [*callbacks, *shown, history]
+        try:
+            params = self.params()
+            for callback in everyone:
+                callback.set_params(params)
+            for callback in everyone:
+                if not (self.resume is not None and callback is history):  # keep the restored
+                    callback.on_train_begin({})
+            if not stopped:
+                # a step's freed memory is reused (NaN and inf are checked for, not warned
+                # about: fit's scope silences the library's warnings)
+                with network.backend.training_memory():
+                    self._epochs(everyone)
+            for callback in everyone:
+                callback.on_train_end({})
+        finally:
+            for callback in shown:
+                callback.close()
+        return history
+
+    def _epochs(self, callbacks):
+        """The epoch loop; ``callbacks`` all of the run's, History last."""
+        network, optimizer, xp = self.network, self.optimizer, self.xp
+        params = network.parameters
+        self.per_batch = [callback for callback in callbacks
+                          if overrides(callback, "on_batch_end")]
+        # The state at the start of the epoch, to go back to if it diverges;
+        # its buffers are allocated once and refreshed in place every epoch.
+        optimizer.follow(params)  # an optimizer last used on another network starts afresh
+        self.snapshot = snapshot = Snapshot(network, optimizer)
+        self.step = TrainStep(network, optimizer, l2=self.l2, l2_shared=self.l2_shared,
+                              distributed=self.dist)
+        saves = self.checkpoint is not None and self.writer
+        epochs = range(self.start_epoch, self.epochs)
+        last = epochs[-1] if len(epochs) else None
+        for epoch in epochs:
+            snapshot.take()
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, {})
+            batches = self.data.epoch(self.shuffle)  # the same batches each time it is called
+            snapshot.take_stream()  # a replayed or retried epoch draws the same dropout masks
+            while True:
+                lr = optimizer.lr
+                total, seen = self._steps(batches())
+                epoch_loss = float(total) / seen
+                # the parameters fetched anew: where arrays are immutable the step made new ones
+                if math.isfinite(epoch_loss) and all_finite(xp, network.parameters):
+                    break
+                self._diverged(batches, epoch)
+            logs = {"loss": epoch_loss}
+            if self.validation is not None:
+                X_val, T_val, w_val = self.validation
+                logs["val_loss"] = float(network.loss_value(xp, X_val, T_val, l2=self.l2,
+                                                            w=w_val, l2_shared=self.l2_shared))
+            logs["lr"] = lr
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if saves and ((epoch + 1) % self.checkpoint_every == 0 or epoch == last
+                          or network.stop_training):
+                self._save(epoch)
+            if network.stop_training:
+                break
+
+    def _steps(self, batches):
+        """One pass over the batches with the run's :class:`~bpnn.steps.TrainStep`: the loss
+        summed over the samples (on the device) and the number of samples.  A batch is
+        ``(X, T)``, or ``(X, T, w)`` with sample weights."""
+        # the hot loop: what it reads is bound here, once per epoch
+        step, xp, per_batch, dist = self.step, self.xp, self.per_batch, self.dist
+        params = self.network.parameters
+        # The sum of the batch losses weighted by their sizes, kept on the device in units
+        # of the first batch's size: one addition per step (most batches have that size).
+        total, unit = 0.0, None
+        seen = 0
+        for batch, arrays in enumerate(batches):
+            loss = step(xp, params, arrays)
+            size = arrays[0].shape[0] if dist is None else arrays[3]  # the global batch's
+            if unit is None:
+                unit = size
+            seen += size
+            total = total + (loss if size == unit else loss * (size / unit))
+            if per_batch:
+                logs = {"size": size, "loss": total * (unit / seen)}
+                for callback in per_batch:
+                    callback.on_batch_end(batch, logs)
+        if not seen:
+            raise InputError("the epoch had no data (the batch iterator yielded nothing)")
+        return total * unit, seen
+
+    def _diverged(self, batches, epoch):
+        """Find the failing step; then raise, or cut the learning rate for a retry."""
+        network, optimizer, snapshot = self.network, self.optimizer, self.snapshot
+        snapshot.restore()
+        found = locate(network, self.xp, batches(), self.step)
+        step, what = found if found is not None else (None, "the loss or a weight became NaN "
+                                                            "or infinite")
+        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+        if self.on_divergence == "reduce_lr" and len(network.divergences) < DIVERGENCE_RETRIES:
+            snapshot.restore()
+            old = optimizer.lr
+            optimizer.lr = old * DIVERGENCE_FACTOR
+            network.divergences.append({"epoch": epoch, "step": step, "lr": old,
+                                        "new_lr": optimizer.lr})
+            return
+        kept = "from before that step" if step is not None else "from the start of that epoch"
+        if found is None:
+            snapshot.restore()
+        optimizer.reset()
+        hint = ("the learning rate was already cut "
+                f"{len(network.divergences)} times" if self.on_divergence == "reduce_lr" else
+                "fit(..., on_divergence='reduce_lr') retries with a lower rate")
+        raise DivergenceError(
+            f"training diverged in {where}: {what}. The network keeps its weights {kept}. "
+            f"Lower the learning rate (optimizer {optimizer!r}) or scale the data; {hint}.",
+            epoch=epoch, step=step)
+
+    def _save(self, epoch):
+        """Write the checkpoint after ``epoch`` (rank 0 only: the caller checks)."""
         from .files.checkpoint import save_checkpoint
 
-        def saver(epoch):
-            save_checkpoint(checkpoint, network, optimizer, callbacks, history, epoch, settings,
-                            stopped=network.stop_training)
-
-    try:
-        for callback in everyone:
-            callback.set_params(run)
-        for callback in everyone:
-            if not (resume is not None and callback is history):  # keep the restored record
-                callback.on_train_begin({})
-        if not stopped:
-            # a step's freed memory is reused (NaN and inf are checked for, not warned
-            # about: fit's scope silences the library's warnings)
-            with network.backend.training_memory():
-                _epochs(network, optimizer, data, range(start_epoch, epochs), shuffle, penalty,
-                        everyone, validation, on_divergence, saver, checkpoint_every)
-        for callback in everyone:
-            callback.on_train_end({})
-    finally:
-        for callback in shown:
-            callback.close()
-    return history
+        save_checkpoint(self.checkpoint, self.network, self.optimizer, self.callbacks,
+                        self.history, epoch, self.settings,
+                        stopped=self.network.stop_training)
 
 
-def _epochs(network, optimizer, data, epochs, shuffle, penalty, callbacks, validation,
-            on_divergence, saver, checkpoint_every):
-    """The epoch loop of :func:`fit`."""
-    xp = network.backend.xp
-    params = network.parameters
-    per_batch = [callback for callback in callbacks if overrides(callback, "on_batch_end")]
-    # The state at the start of the epoch, to go back to if it diverges;
-    # its buffers are allocated once and refreshed in place every epoch.
-    optimizer.follow(params)  # an optimizer last used on another network starts afresh
-    snapshot = Snapshot(network, optimizer)
-    step = TrainStep(network, optimizer, **penalty, distributed=network.distributed)
-    last = epochs[-1] if len(epochs) else None
-    for epoch in epochs:
-        snapshot.take()
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch, {})
-        batches = data.epoch(shuffle)  # the same batches each time it is called
-        snapshot.take_stream()  # a replayed or retried epoch draws the same dropout masks
-        while True:
-            lr = optimizer.lr
-            total, seen = _steps(network, step, xp, batches(), per_batch)
-            epoch_loss = float(total) / seen
-            # the parameters fetched anew: where arrays are immutable the step made new ones
-            if math.isfinite(epoch_loss) and all_finite(xp, network.parameters):
-                break
-            _diverged(network, optimizer, step, xp, batches, epoch, snapshot, on_divergence)
-        logs = {"loss": epoch_loss}
-        if validation is not None:
-            X_val, T_val, w_val = validation
-            logs["val_loss"] = float(network.loss_value(xp, X_val, T_val, w=w_val, **penalty))
-        logs["lr"] = lr
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
-        if saver is not None and ((epoch + 1) % checkpoint_every == 0 or epoch == last
-                                  or network.stop_training):
-            saver(epoch)
-        if network.stop_training:
-            break
-
-
-def _steps(network, step, xp, batches, per_batch):
-    """One pass over the batches with the run's :class:`~bpnn.steps.TrainStep`: the loss
-    summed over the samples (on the device) and the number of samples.  A batch is
-    ``(X, T)``, or ``(X, T, w)`` with sample weights."""
-    dist = network.distributed
-    params = network.parameters
-    # The sum of the batch losses weighted by their sizes, kept on the device in units
-    # of the first batch's size: one addition per step (most batches have that size).
-    total, unit = 0.0, None
-    seen = 0
-    for batch, arrays in enumerate(batches):
-        loss = step(xp, params, arrays)
-        size = arrays[0].shape[0] if dist is None else arrays[3]  # the global batch's
-        if unit is None:
-            unit = size
-        seen += size
-        total = total + (loss if size == unit else loss * (size / unit))
-        if per_batch:
-            logs = {"size": size, "loss": total * (unit / seen)}
-            for callback in per_batch:
-                callback.on_batch_end(batch, logs)
-    if not seen:
-        raise InputError("the epoch had no data (the batch iterator yielded nothing)")
-    return total * unit, seen
-
-
-def _diverged(network, optimizer, step, xp, batches, epoch, snapshot, on_divergence):
-    """Find the failing step; then raise, or cut the learning rate for a retry."""
-    snapshot.restore()
-    found = locate(network, xp, batches(), step)
-    step, what = found if found is not None else (None, "the loss or a weight became NaN or "
-                                                        "infinite")
-    where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
-    if on_divergence == "reduce_lr" and len(network.divergences) < DIVERGENCE_RETRIES:
-        snapshot.restore()
-        old = optimizer.lr
-        optimizer.lr = old * DIVERGENCE_FACTOR
-        network.divergences.append({"epoch": epoch, "step": step, "lr": old,
-                                    "new_lr": optimizer.lr})
-        return
-    kept = "from before that step" if step is not None else "from the start of that epoch"
-    if found is None:
-        snapshot.restore()
-    optimizer.reset()
-    hint = ("the learning rate was already cut "
-            f"{len(network.divergences)} times" if on_divergence == "reduce_lr" else
-            "fit(..., on_divergence='reduce_lr') retries with a lower rate")
-    raise DivergenceError(
-        f"training diverged in {where}: {what}. The network keeps its weights {kept}. Lower "
-        f"the learning rate (optimizer {optimizer!r}) or scale the data; {hint}.",
-        epoch=epoch, step=step)
+def _validation(network, validation_data):
+    """``(X_val, T_val, w_val)`` on the device, or ``None``."""
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise InputError("validation_data must be a pair (X_val, T_val) or a triple "
+                         "(X_val, T_val, w_val)")
+    X_val, T_val = network._data(*validation_data[:2])
+    w_val = None
+    if len(validation_data) == 3 and validation_data[2] is not None:
+        w_val = weight_column(network.backend, validation_data[2], network.dtype,
+                              X_val.shape[0], name="w_val")
+    return X_val, T_val, w_val

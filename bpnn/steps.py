@@ -77,7 +77,8 @@ class TrainStep:
         scale = optimizer.fold_scale() if self.distributed is None else None
         if scale is not None:
             numbers["folded"] = True
-        loss, grads = self._loss_and_gradients(xp, arrays, scale=scale or 1.0)
+        loss, grads = self._loss_and_gradients(xp, arrays,
+                                               scale=1.0 if scale is None else scale)
         optimizer.apply(xp, params, grads, numbers)
         if not self.writable:  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)

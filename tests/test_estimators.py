@@ -119,21 +119,22 @@ def test_partial_fit_and_warm_start_equal_scikit_learn(backend):
                                atol=1e-12)
 
 
-def test_lbfgs_reaches_scipy_minimum_on_a_convex_problem():
+def test_lbfgs_reaches_scipy_minimum_on_a_convex_problem(backend):
     """Without hidden layers the log-loss is convex: our L-BFGS and SciPy's meet."""
+    Classifier, Regressor = on(backend)
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     settings = {"hidden_layer_sizes": (), "solver": "lbfgs", "alpha": 1.0, "max_iter": 500,
                 "tol": 1e-8, "random_state": 0}
     theirs = neural_network.MLPClassifier(**settings).fit(X, y)
-    ours = MLPClassifier(**settings).fit(X, y)
+    ours = Classifier(**settings).fit(X, y)
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
     # the minimum is flat: SciPy stops on its ftol with weights about 1e-3 from ours
-    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], atol=5e-3)
+    np.testing.assert_allclose(backend.to_numpy(ours.coefs_[0]), theirs.coefs_[0], atol=5e-3)
     # at the minimum the gradient vanishes
     network = ours.network_
     _, grads = network.backward(X, y[:, None], l2=1.0 / len(X))
-    assert max(float(np.max(np.abs(g))) for g in grads) < 1e-5
+    assert max(float(np.max(np.abs(backend.to_numpy(g)))) for g in grads) < 1e-5
 
 
 @pytest.mark.parametrize(("name", "load", "cls", "options"), [
@@ -349,31 +350,33 @@ def test_warm_start_continues_and_checks_classes(backend):
         model.fit(X, np.minimum(y, 1))
 
 
-def test_restore_best_weights_and_the_validation_loss_curve():
+def test_restore_best_weights_and_the_validation_loss_curve(backend):
     """The restored weights are those after the best epoch: a run stopped right there,
     without restoring, ends on the same weights (the runs are deterministic)."""
+    Classifier, Regressor = on(backend)
+    coefs = backend.to_numpy
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     settings = {"hidden_layer_sizes": (32,), "learning_rate_init": 0.01,
                 "early_stopping": True, "n_iter_no_change": 5, "random_state": 0}
-    model = MLPClassifier(**settings, max_iter=60).fit(X, y)
+    model = Classifier(**settings, max_iter=60).fit(X, y)
     assert len(model.validation_loss_curve_) == len(model.validation_scores_) == model.n_iter_
     assert model.best_validation_score_ == max(model.validation_scores_)
     best = int(np.argmax(model.validation_scores_))
     assert best < model.n_iter_ - 1  # it stopped after the best epoch: restoring matters
-    at_best = MLPClassifier(**settings, max_iter=best + 1, restore_best_weights=False)
+    at_best = Classifier(**settings, max_iter=best + 1, restore_best_weights=False)
     at_best.fit(X, y)
-    np.testing.assert_array_equal(model.coefs_[0], at_best.coefs_[0])
-    kept = MLPClassifier(**settings, max_iter=60, restore_best_weights=False).fit(X, y)
-    assert not np.array_equal(kept.coefs_[0], model.coefs_[0])
+    np.testing.assert_array_equal(coefs(model.coefs_[0]), coefs(at_best.coefs_[0]))
+    kept = Classifier(**settings, max_iter=60, restore_best_weights=False).fit(X, y)
+    assert not np.array_equal(coefs(kept.coefs_[0]), coefs(model.coefs_[0]))
     # without a validation set, restore_best_weights keeps the epoch of the best training loss
     settings = {"hidden_layer_sizes": (8,), "solver": "sgd", "learning_rate_init": 0.5,
                 "random_state": 0}
-    plain = MLPRegressor(**settings, max_iter=40, restore_best_weights=True).fit(X, X[:, 9])
+    plain = Regressor(**settings, max_iter=40, restore_best_weights=True).fit(X, X[:, 9])
     best = int(np.argmin(plain.loss_curve_))
     assert plain.best_loss_ == min(plain.loss_curve_) and best < 39
-    at_best = MLPRegressor(**settings, max_iter=best + 1).fit(X, X[:, 9])
-    np.testing.assert_array_equal(plain.coefs_[0], at_best.coefs_[0])
+    at_best = Regressor(**settings, max_iter=best + 1).fit(X, X[:, 9])
+    np.testing.assert_array_equal(coefs(plain.coefs_[0]), coefs(at_best.coefs_[0]))
 
 
 # -- bad input --------------------------------------------------------------------------

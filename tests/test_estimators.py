@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pickle
 
 import numpy as np
@@ -24,6 +25,12 @@ from bpnn import MLPClassifier, MLPRegressor  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SOLVERS = ["sgd", "adam", "lbfgs"]
+
+
+def on(backend):
+    """MLPClassifier and MLPRegressor with ``backend=`` the backend under test."""
+    return (functools.partial(MLPClassifier, backend=backend.name),
+            functools.partial(MLPRegressor, backend=backend.name))
 
 
 def _data(seed=0, n=90, features=4, classes=3):
@@ -74,56 +81,60 @@ def test_training_equals_scikit_learn(options, weighted, shuffle, kind):
 
 
 @pytest.mark.parametrize("labels", [2, 3], ids=["binary-stratified", "multiclass"])
-def test_early_stopping_equals_scikit_learn(labels):
+def test_early_stopping_equals_scikit_learn(backend, labels):
     """The validation split, the scores, the stop and the restored weights."""
+    Classifier, Regressor = on(backend)
     X, y, _ = _data(n=120, classes=labels)
     settings = {"hidden_layer_sizes": (6,), "solver": "sgd", "learning_rate_init": 0.05,
                 "batch_size": 16, "random_state": 3, "max_iter": 200,
                 "early_stopping": True, "n_iter_no_change": 4, "tol": 1e-3}
     theirs = neural_network.MLPClassifier(**settings).fit(X, y)
-    ours = MLPClassifier(**settings).fit(X, y)
+    ours = Classifier(**settings).fit(X, y)
     assert ours.n_iter_ == theirs.n_iter_ < 200
     np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
     assert ours.best_validation_score_ == theirs.best_validation_score_
     assert ours.best_loss_ is None and theirs.best_loss_ is None
     for mine, sk in zip(ours.coefs_, theirs.coefs_):
-        np.testing.assert_allclose(mine, sk, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(backend.to_numpy(mine), sk, rtol=1e-9, atol=1e-12)
     assert len(ours.validation_loss_curve_) == ours.n_iter_
 
 
-def test_partial_fit_and_warm_start_equal_scikit_learn():
+def test_partial_fit_and_warm_start_equal_scikit_learn(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
     settings = {"hidden_layer_sizes": (5,), "solver": "sgd", "random_state": 1,
                 "batch_size": 25, "learning_rate_init": 0.05}
-    ours, theirs = MLPClassifier(**settings), neural_network.MLPClassifier(**settings)
+    ours, theirs = Classifier(**settings), neural_network.MLPClassifier(**settings)
     for model in (ours, theirs):
         model.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
         for _ in range(3):
             model.partial_fit(X, y)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
     settings.update(warm_start=True, max_iter=6)
-    ours, theirs = MLPClassifier(**settings), neural_network.MLPClassifier(**settings)
+    ours, theirs = Classifier(**settings), neural_network.MLPClassifier(**settings)
     for model in (ours, theirs):
         model.fit(X, y).fit(X[:70], y[:70])
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
-    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(backend.to_numpy(ours.coefs_[0]), theirs.coefs_[0], rtol=1e-9,
+                               atol=1e-12)
 
 
-def test_lbfgs_reaches_scipy_minimum_on_a_convex_problem():
+def test_lbfgs_reaches_scipy_minimum_on_a_convex_problem(backend):
     """Without hidden layers the log-loss is convex: our L-BFGS and SciPy's meet."""
+    Classifier, Regressor = on(backend)
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     settings = {"hidden_layer_sizes": (), "solver": "lbfgs", "alpha": 1.0, "max_iter": 500,
                 "tol": 1e-8, "random_state": 0}
     theirs = neural_network.MLPClassifier(**settings).fit(X, y)
-    ours = MLPClassifier(**settings).fit(X, y)
+    ours = Classifier(**settings).fit(X, y)
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
     # the minimum is flat: SciPy stops on its ftol with weights about 1e-3 from ours
-    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], atol=5e-3)
+    np.testing.assert_allclose(backend.to_numpy(ours.coefs_[0]), theirs.coefs_[0], atol=5e-3)
     # at the minimum the gradient vanishes
     network = ours.network_
     _, grads = network.backward(X, y[:, None], l2=1.0 / len(X))
-    assert max(float(np.max(np.abs(g))) for g in grads) < 1e-5
+    assert max(float(np.max(np.abs(backend.to_numpy(g)))) for g in grads) < 1e-5
 
 
 @pytest.mark.parametrize(("name", "load", "cls", "options"), [
@@ -215,14 +226,15 @@ def test_device_input_keeps_its_namespace(backend):
     assert regressor.score(Xd, Xd[:, 0]) == pytest.approx(regressor.score(X, X[:, 0]))
 
 
-def test_input_of_another_library_is_refused_with_both_named():
-    pytest.importorskip("torch")
-    import torch
-
+def test_input_of_another_library_is_refused_with_both_named(backend):
+    """A model on one backend refuses an array of another library (not host data)."""
+    other = bpnn.get_backend("cupy" if backend.name == "array_api_strict" else
+                             "array_api_strict")
     X, y, _ = _data()
-    model = MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="fitted on the 'numpy' backend.*torch"):
-        model.predict(torch.as_tensor(X))
+    model = MLPClassifier((4,), max_iter=5, random_state=0, backend=backend.name).fit(X, y)
+    with pytest.raises(ValueError, match=f"fitted on the {backend.name!r} backend.*"
+                                         f"{other.name}"):
+        model.predict(other.asarray(X))
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
@@ -247,10 +259,11 @@ def test_pickle_and_clone_on_every_backend(backend, kind):
     pytest.param(np.array([False, True]), id="booleans"),
     pytest.param(np.array([-1.0, 1.0]), id="float-labels"),
 ])
-def test_any_labels_round_trip(labels):
+def test_any_labels_round_trip(backend, labels):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data(classes=len(labels))
     y = labels[np.minimum(y, len(labels) - 1)]
-    model = MLPClassifier((16,), solver="lbfgs", max_iter=200, random_state=0).fit(X, y)
+    model = Classifier((16,), solver="lbfgs", max_iter=200, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.classes_, np.unique(labels))
     predicted = model.predict(X)
     assert predicted.dtype == y.dtype and set(predicted) <= set(labels)
@@ -263,18 +276,20 @@ def test_any_labels_round_trip(labels):
     assert model.n_outputs_ == (1 if len(labels) == 2 else len(labels))
 
 
-def test_binary_with_a_softmax_output_has_two_units():
+def test_binary_with_a_softmax_output_has_two_units(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data(classes=2)
-    model = MLPClassifier((8,), solver="lbfgs", output_activation="softmax", max_iter=100,
+    model = Classifier((8,), solver="lbfgs", output_activation="softmax", max_iter=100,
                           random_state=0).fit(X, y)
     assert model.n_outputs_ == 2 and model.out_activation_ == "softmax"
     assert model.score(X, y) > 0.9
 
 
-def test_multilabel_indicator_targets():
+def test_multilabel_indicator_targets(backend):
+    Classifier, Regressor = on(backend)
     X, _, _ = _data()
     Y = np.stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 1] > 1], axis=1).astype(int)
-    model = MLPClassifier((16,), solver="lbfgs", max_iter=300, random_state=0).fit(X, Y)
+    model = Classifier((16,), solver="lbfgs", max_iter=300, random_state=0).fit(X, Y)
     assert model.out_activation_ == "logistic" and model.n_outputs_ == 3
     predicted = model.predict(X)
     assert predicted.shape == Y.shape and set(np.unique(predicted)) <= {0, 1}
@@ -282,31 +297,34 @@ def test_multilabel_indicator_targets():
     assert model.predict_proba(X).shape == Y.shape
 
 
-def test_multi_output_regression_and_the_poisson_loss():
+def test_multi_output_regression_and_the_poisson_loss(backend):
+    Classifier, Regressor = on(backend)
     X, _, _ = _data()
     Y = np.stack([X[:, 0], np.sin(X[:, 1])], axis=1)
-    model = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0).fit(X, Y)
+    model = Regressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300, random_state=0).fit(X, Y)
     assert model.predict(X).shape == (90, 2) and model.score(X, Y) > 0.9
     counts = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0]))
-    poisson = MLPRegressor(hidden_layer_sizes=(8,), loss="poisson", solver="lbfgs", max_iter=200,
+    poisson = Regressor(hidden_layer_sizes=(8,), loss="poisson", solver="lbfgs", max_iter=200,
                            random_state=0).fit(X, counts)
     assert poisson.out_activation_ == "exp" and (poisson.predict(X) > 0).all()
     with pytest.raises(ValueError, match="negative which is not allowed for Poisson"):
-        MLPRegressor(loss="poisson").fit(X, counts - 1)
+        Regressor(loss="poisson").fit(X, counts - 1)
 
 
 @pytest.mark.parametrize("activation", ["softsign", ["tanh", "rbf"], ["relu", "gelu"]])
-def test_every_core_activation_and_rbf_layers(activation):
+def test_every_core_activation_and_rbf_layers(backend, activation):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPClassifier((12, 12), activation=activation, solver="lbfgs", max_iter=200,
+    model = Classifier((12, 12), activation=activation, solver="lbfgs", max_iter=200,
                           random_state=0).fit(X, y)
     assert model.score(X, y) > 0.9
-    assert [W.shape for W in model.coefs_] == [(4, 12), (12, 12), (12, 3)]
+    assert [tuple(W.shape) for W in model.coefs_] == [(4, 12), (12, 12), (12, 3)]
 
 
-def test_partial_fit_needs_classes_first_and_refuses_new_labels():
+def test_partial_fit_needs_classes_first_and_refuses_new_labels(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPClassifier((8,), random_state=0)
+    model = Classifier((8,), random_state=0)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         model.partial_fit(X, y)
     model.partial_fit(X[:40], y[:40], classes=[0, 1, 2])
@@ -316,47 +334,50 @@ def test_partial_fit_needs_classes_first_and_refuses_new_labels():
     with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
         model.partial_fit(X, np.where(y == 2, 7, y))
     with pytest.raises(ValueError, match="does not support early_stopping"):
-        MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+        Classifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
 
 
-def test_warm_start_continues_and_checks_classes():
+def test_warm_start_continues_and_checks_classes(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPClassifier((8,), max_iter=5, warm_start=True, random_state=0).fit(X, y)
-    before = [np.copy(W) for W in model.coefs_]
+    model = Classifier((8,), max_iter=5, warm_start=True, random_state=0).fit(X, y)
+    before = [backend.to_numpy(W, copy=True) for W in model.coefs_]
     model.fit(X, y)
     assert len(model.loss_curve_) == 10 and model.t_ == 10 * 90
     assert model.loss_curve_[5] < model.loss_curve_[0]
-    assert not np.array_equal(before[0], model.coefs_[0])
+    assert not np.array_equal(before[0], backend.to_numpy(model.coefs_[0]))
     with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
         model.fit(X, np.minimum(y, 1))
 
 
-def test_restore_best_weights_and_the_validation_loss_curve():
+def test_restore_best_weights_and_the_validation_loss_curve(backend):
     """The restored weights are those after the best epoch: a run stopped right there,
     without restoring, ends on the same weights (the runs are deterministic)."""
+    Classifier, Regressor = on(backend)
+    coefs = backend.to_numpy
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     settings = {"hidden_layer_sizes": (32,), "learning_rate_init": 0.01,
                 "early_stopping": True, "n_iter_no_change": 5, "random_state": 0}
-    model = MLPClassifier(**settings, max_iter=60).fit(X, y)
+    model = Classifier(**settings, max_iter=60).fit(X, y)
     assert len(model.validation_loss_curve_) == len(model.validation_scores_) == model.n_iter_
     assert model.best_validation_score_ == max(model.validation_scores_)
     best = int(np.argmax(model.validation_scores_))
     assert best < model.n_iter_ - 1  # it stopped after the best epoch: restoring matters
-    at_best = MLPClassifier(**settings, max_iter=best + 1, restore_best_weights=False)
+    at_best = Classifier(**settings, max_iter=best + 1, restore_best_weights=False)
     at_best.fit(X, y)
-    np.testing.assert_array_equal(model.coefs_[0], at_best.coefs_[0])
-    kept = MLPClassifier(**settings, max_iter=60, restore_best_weights=False).fit(X, y)
-    assert not np.array_equal(kept.coefs_[0], model.coefs_[0])
+    np.testing.assert_array_equal(coefs(model.coefs_[0]), coefs(at_best.coefs_[0]))
+    kept = Classifier(**settings, max_iter=60, restore_best_weights=False).fit(X, y)
+    assert not np.array_equal(coefs(kept.coefs_[0]), coefs(model.coefs_[0]))
     # without a validation set, restore_best_weights keeps the epoch of the best training loss
     settings = {"hidden_layer_sizes": (8,), "solver": "sgd", "learning_rate_init": 0.5,
                 "random_state": 0}
-    plain = MLPRegressor(**settings, max_iter=40, restore_best_weights=True).fit(X, X[:, 9])
+    plain = Regressor(**settings, max_iter=40, restore_best_weights=True).fit(X, X[:, 9])
     best = int(np.argmin(plain.loss_curve_))
     assert plain.best_loss_ == min(plain.loss_curve_) and best < 39
-    at_best = MLPRegressor(**settings, max_iter=best + 1).fit(X, X[:, 9])
-    np.testing.assert_array_equal(plain.coefs_[0], at_best.coefs_[0])
+    at_best = Regressor(**settings, max_iter=best + 1).fit(X, X[:, 9])
+    np.testing.assert_array_equal(coefs(plain.coefs_[0]), coefs(at_best.coefs_[0]))
 
 
 # -- bad input --------------------------------------------------------------------------
@@ -371,12 +392,14 @@ def test_restore_best_weights_and_the_validation_loss_curve():
     pytest.param(np.array([["a", "b", "c", "d"]] * 4, dtype=object), "could not convert",
                  id="object"),
 ])
-def test_bad_training_input_is_refused_clearly(X, message):
+def test_bad_training_input_is_refused_clearly(backend, X, message):
+    Classifier, Regressor = on(backend)
     with pytest.raises(ValueError, match=message):
-        MLPClassifier().fit(X, [0, 1, 0, 1][:len(X)] if len(X) else [])
+        Classifier().fit(X, [0, 1, 0, 1][:len(X)] if len(X) else [])
 
 
-def test_bad_parameters_name_themselves():
+def test_bad_parameters_name_themselves(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
     for params, name in [({"alpha": -1}, "alpha"), ({"solver": "newton"}, "solver"),
                          ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
@@ -389,57 +412,62 @@ def test_bad_parameters_name_themselves():
                          ({"init": "zeros"}, "init"), ({"output_activation": "relu"},
                                                        "output_activation")]:
         with pytest.raises(ValueError, match=name):
-            MLPClassifier(**params).fit(X, y)
+            Classifier(**params).fit(X, y)
     with pytest.raises(ValueError, match="loss"):
-        MLPRegressor(loss="huber").fit(X, X[:, 0])
+        Regressor(loss="huber").fit(X, X[:, 0])
 
 
-def test_predict_before_fit_and_wrong_width():
+def test_predict_before_fit_and_wrong_width(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
     with pytest.raises(NotFittedError):
-        MLPClassifier().predict(X)
-    model = MLPClassifier((4,), max_iter=5).fit(X, y)
+        Classifier().predict(X)
+    model = Classifier((4,), max_iter=5).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
         model.predict(X[:, :3])
 
 
-def test_sparse_input_is_densified():
+def test_sparse_input_is_densified(backend):
+    Classifier, Regressor = on(backend)
     scipy_sparse = pytest.importorskip("scipy.sparse")
     X, y, _ = _data()
     settings = {"hidden_layer_sizes": (6,), "max_iter": 20, "random_state": 0}
-    dense = MLPClassifier(**settings).fit(X, y)
-    sparse = MLPClassifier(**settings).fit(scipy_sparse.csr_matrix(X), y)
+    dense = Classifier(**settings).fit(X, y)
+    sparse = Classifier(**settings).fit(scipy_sparse.csr_matrix(X), y)
     np.testing.assert_array_equal(sparse.predict_proba(scipy_sparse.csc_matrix(X)),
                                   dense.predict_proba(X))
 
 
-def test_divergence_stops_with_a_clear_error_and_finite_weights():
+def test_divergence_stops_with_a_clear_error_and_finite_weights(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e6, momentum=0.0,
+    model = Regressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e6, momentum=0.0,
                          max_iter=50, random_state=0)
     with pytest.raises(bpnn.DivergenceError, match="diverged"):
         model.fit(X * 1e3, y * 1e3)
-    assert all(np.isfinite(W).all() for W in model.coefs_ + model.intercepts_)
+    assert all(np.isfinite(backend.to_numpy(W)).all() for W in model.coefs_ + model.intercepts_)
     assert all(np.isfinite(model.loss_curve_))
     assert np.isfinite(model.predict(X)).all()
 
 
-def test_not_converged_warns():
+def test_not_converged_warns(backend):
     """Each warning points at the caller's line (here), not inside bpnn."""
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
     with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\)") as caught:
-        MLPClassifier((4,), max_iter=3).fit(X, y)
+        Classifier((4,), max_iter=3).fit(X, y)
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge") as caught_lbfgs:
-        MLPClassifier((4,), solver="lbfgs", max_iter=2).fit(X, y)
+        Classifier((4,), solver="lbfgs", max_iter=2).fit(X, y)
     with pytest.warns(UserWarning, match="batch_size") as caught_batch:
-        MLPClassifier((4,), max_iter=1, batch_size=10**6).fit(X, y)
+        Classifier((4,), max_iter=1, batch_size=10**6).fit(X, y)
     for record in [*caught, *caught_lbfgs, *caught_batch]:
         assert record.filename == __file__, (record.filename, str(record.message))
 
 
-def test_verbose_prints_epochs(capsys):
+def test_verbose_prints_epochs(backend, capsys):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    MLPClassifier((4,), max_iter=3, verbose=True).fit(X, y)
+    Classifier((4,), max_iter=3, verbose=True).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("loss:") == 3
 
@@ -475,30 +503,33 @@ def test_save_and_load_give_the_same_predictions(tmp_path, backend, target):
     loaded.partial_fit(X, y)  # trains on, with a fresh optimizer
 
 
-def test_loading_the_wrong_file_is_a_clear_error(tmp_path):
+def test_loading_the_wrong_file_is_a_clear_error(backend, tmp_path):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    MLPRegressor(hidden_layer_sizes=(4,), max_iter=3).fit(X, y).save(tmp_path / "r.bpnn")
+    Regressor(hidden_layer_sizes=(4,), max_iter=3).fit(X, y).save(tmp_path / "r.bpnn")
     with pytest.raises(bpnn.ModelFileError, match="holds no MLPClassifier \\(a MLPRegressor\\)"):
         MLPClassifier.load(tmp_path / "r.bpnn")
-    bpnn.mlp([4, 3, 1], seed=0).build().save(tmp_path / "net.bpnn")
+    bpnn.mlp([4, 3, 1], seed=0, backend=backend.name).build().save(tmp_path / "net.bpnn")
     with pytest.raises(bpnn.ModelFileError, match="a plain network"):
         MLPRegressor.load(tmp_path / "net.bpnn")
     with pytest.raises(NotFittedError):
-        MLPClassifier().save(tmp_path / "unfitted.bpnn")
+        Classifier().save(tmp_path / "unfitted.bpnn")
 
 
-def test_a_refused_partial_fit_changes_no_record():
+def test_a_refused_partial_fit_changes_no_record(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    model = Classifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
     curve, seen = list(model.loss_curve_), model.t_
     with pytest.raises(ValueError, match="sample_weight"):
         model.partial_fit(X, y, sample_weight=np.ones(len(X) - 1))
     assert model.loss_curve_ == curve and model.t_ == seen
 
 
-def test_changed_stopping_parameters_apply_to_the_next_warm_fit():
+def test_changed_stopping_parameters_apply_to_the_next_warm_fit(backend):
+    Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    model = MLPClassifier((4,), max_iter=50, warm_start=True, tol=0.0, n_iter_no_change=50,
+    model = Classifier((4,), max_iter=50, warm_start=True, tol=0.0, n_iter_no_change=50,
                           random_state=0).fit(X, y)
     assert model.n_iter_ == 50
     model.set_params(tol=10.0, n_iter_no_change=2).fit(X, y)

@@ -55,24 +55,22 @@ def test_streamed_data_trains_exactly_like_the_array(backend, files, kind):
         np.testing.assert_array_equal(a, b)
 
 
-def test_preloading_on_a_device_gives_the_same_run(files, monkeypatch):
+def test_preloading_on_a_device_gives_the_same_run(backend, files, monkeypatch):
     """Where the data fits the device budget it is moved once (on a GPU); forced here."""
-    numpy = bpnn.get_backend("numpy")
-    reference, _ = train(numpy, X, T)
-    from bpnn.backends.numpy_backend import NumpyBackend
-
-    monkeypatch.setattr(NumpyBackend, "free_memory", lambda self: 2 ** 30)
+    reference, _ = train(backend, X, T)
+    adapter = type(backend)
+    monkeypatch.setattr(adapter, "free_memory", lambda self: 2 ** 30)
     moved = []
-    original = NumpyBackend.upload
-    monkeypatch.setattr(NumpyBackend, "upload",
+    original = adapter.upload
+    monkeypatch.setattr(adapter, "upload",
                         lambda self, host, dtype=None: moved.append(len(host)) or
                         original(self, host, dtype))
-    net, _ = train(numpy, files / "X.npy", files / "T.npy")
+    net, _ = train(backend, files / "X.npy", files / "T.npy")
     assert moved == [300, 300]  # X and T, once, in one chunk each: no batch uploads after
     for a, b in zip(net.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
     moved.clear()
-    train(numpy, files / "X.npy", files / "T.npy", memory_budget=1000)  # over budget: streamed
+    train(backend, files / "X.npy", files / "T.npy", memory_budget=1000)  # over budget: streamed
     assert len(moved) == 2 * 3 * 10  # X and T, 3 epochs of 10 batches
 
 
@@ -87,33 +85,32 @@ def test_batch_iterator_function_runs_every_epoch(backend):
     assert history.history == expected.history
 
 
-def test_a_one_shot_iterator_gives_one_epoch_and_says_so():
+def test_a_one_shot_iterator_gives_one_epoch_and_says_so(backend):
     batches = ((X[i:i + 50], T[i:i + 50]) for i in range(0, 300, 50))
-    net = bpnn.mlp([4, 8, 2], backend="numpy", seed=0)
+    net = bpnn.mlp([4, 8, 2], backend=backend.name, seed=0)
     assert len(net.fit(batches, None, epochs=1)) == 1
     again = ((X[i:i + 50], T[i:i + 50]) for i in range(0, 300, 50))
     with pytest.raises(ValueError, match="used up after one epoch: pass a function"):
-        bpnn.mlp([4, 8, 2], backend="numpy", seed=0).fit(again, None, epochs=2)
+        bpnn.mlp([4, 8, 2], backend=backend.name, seed=0).fit(again, None, epochs=2)
 
 
-def test_resume_works_on_streamed_data(files):
-    numpy = bpnn.get_backend("numpy")
-    straight, _ = train(numpy, files / "X.npy", files / "T.npy")
-    net = bpnn.mlp([4, 8, 2], activation="tanh", backend="numpy", seed=3)
+def test_resume_works_on_streamed_data(backend, files):
+    straight, _ = train(backend, files / "X.npy", files / "T.npy")
+    net = bpnn.mlp([4, 8, 2], activation="tanh", backend=backend.name, seed=3)
     net.fit(files / "X.npy", files / "T.npy", epochs=1, batch_size=32, optimizer="adam",
             checkpoint=files / "c.ckpt")
-    again = bpnn.mlp([4, 8, 2], activation="tanh", backend="numpy", seed=3)
+    again = bpnn.mlp([4, 8, 2], activation="tanh", backend=backend.name, seed=3)
     again.fit(files / "X.npy", files / "T.npy", epochs=3, batch_size=32, optimizer="adam",
               checkpoint=files / "c.ckpt", resume=True)
     for a, b in zip(again.get_weights(), straight.get_weights()):
         np.testing.assert_array_equal(a, b)
 
 
-def test_nan_in_a_file_names_its_global_row_and_column(tmp_path):
+def test_nan_in_a_file_names_its_global_row_and_column(backend, tmp_path):
     bad = X.copy()
     bad[217, 2] = np.nan
     np.save(tmp_path / "X.npy", bad)
-    net = bpnn.mlp([4, 8, 2], backend="numpy", seed=0)
+    net = bpnn.mlp([4, 8, 2], backend=backend.name, seed=0)
     with pytest.raises(ValueError, match=r"X \(X.npy\) contains NaN or infinity \(first at row "
                                          r"217, column 2\)"):
         net.fit(tmp_path / "X.npy", T, epochs=1, batch_size=32)
@@ -129,18 +126,18 @@ def test_nan_in_a_file_names_its_global_row_and_column(tmp_path):
      "expected a C-ordered 1-D or 2-D array of numbers"),
     (lambda p: np.save(p / "short.npy", X[:10]) or p / "short.npy", "has 300 rows but"),
 ])
-def test_bad_sources_are_clear_errors(tmp_path, make, message):
-    net = bpnn.mlp([4, 8, 2], backend="numpy", seed=0)
+def test_bad_sources_are_clear_errors(backend, tmp_path, make, message):
+    net = bpnn.mlp([4, 8, 2], backend=backend.name, seed=0)
     with pytest.raises(ValueError, match=message):
         net.fit(make(tmp_path), T, epochs=1)
 
 
-def test_truncated_npy_is_refused(tmp_path):
+def test_truncated_npy_is_refused(backend, tmp_path):
     np.save(tmp_path / "X.npy", X)
     data = (tmp_path / "X.npy").read_bytes()
     (tmp_path / "X.npy").write_bytes(data[:-100])
     with pytest.raises(ValueError, match="shorter than its header says"):
-        bpnn.mlp([4, 8, 2], backend="numpy", seed=0).fit(tmp_path / "X.npy", T)
+        bpnn.mlp([4, 8, 2], backend=backend.name, seed=0).fit(tmp_path / "X.npy", T)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM (Linux)")

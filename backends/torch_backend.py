@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
-
 from ..errors import InputError
 from .base import Backend, select
 

@@ -92,10 +92,7 @@ class TrainStep:
         in the step raises again there, uncompiled, with its own traceback.
         """
         self.compiled = None
-        cache = self.network.__dict__.get("_compiled_steps", {})
-        for key, value in list(cache.items()):
-            if value is not None and value[1].get("step") is self:
-                cache[key] = None
+        self.network.__dict__["_compiled_steps"][self._kind] = None
         warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
              "it runs uncompiled", RuntimeWarning)
 
@@ -145,6 +142,7 @@ def _compiled(step):
     structure = tuple(sorted((key, repr(value)) for key, value in optimizer.config().items()
                              if key != "lr"))
     key = (type(optimizer), structure, step.l2, step.l2_shared)
+    step._kind = key  # the entry to drop should this kind of step not compile
     if key not in cache:
         box = {}
         compiled = network.backend.compile(lambda *inputs: box["step"]._pure(*inputs))

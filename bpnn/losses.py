@@ -29,10 +29,6 @@ from .activations import log_softmax, softplus
 from .registry import Configurable, lookup
 
 
-def _n_samples(Y):
-    return float(Y.shape[0])
-
-
 def weight_total(xp, w):
     """``sum(w)`` of non-negative sample weights, or 1 where that sum is 0.
 
@@ -53,7 +49,7 @@ def _mean(xp, E, w, per_row=1.0, factor=1.0):
     cross-entropies' -1) goes into the Python divisor: no extra operation on the 0-d
     result, and the same rounding as scaling the mean (the factors are powers of two)."""
     if w is None:
-        return xp.sum(E) / (_n_samples(E) * per_row / factor)
+        return xp.sum(E) / (float(E.shape[0]) * per_row / factor)
     return xp.sum(w * E) / (weight_total(xp, w) * (per_row / factor))
 
 
@@ -61,7 +57,7 @@ def _per_row(xp, G, w, per_row=1.0, scale=1.0):
     """The delta of that mean times ``scale``: ``scale G / (n per_row)``, or
     ``scale G w / (sum(w) per_row)`` (0 for a batch of zero weights)."""
     if w is None:
-        n = _n_samples(G) * per_row
+        n = float(G.shape[0]) * per_row
         return G / n if scale == 1.0 else G * (scale / n)
     return G * (w * (scale / per_row) / weight_total(xp, w))
 

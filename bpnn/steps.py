@@ -72,13 +72,19 @@ class TrainStep:
                 network.adopt_parameters(params)
                 optimizer.load_state(params, optimizer.state_scalars(), state)
                 return loss
-        # nothing between the backward pass and the update in one process: the optimizer
-        # may have its first factor folded in
-        scale = optimizer.fold_scale() if self.distributed is None else None
-        if scale is not None:
-            numbers["folded"] = True
-        loss, grads = self._loss_and_gradients(xp, arrays,
-                                               scale=1.0 if scale is None else scale)
+        if self.distributed is None:
+            # nothing between the backward pass and the update in one process: the
+            # optimizer may have its first factor folded in
+            scale = optimizer.fold_scale()
+            if scale is None:
+                scale = 1.0
+            else:
+                numbers["folded"] = True
+            loss, grads = network.loss_and_gradients(
+                xp, arrays[0], arrays[1], l2=self.l2, l2_shared=self.l2_shared, scale=scale,
+                w=arrays[2] if len(arrays) > 2 else None)
+        else:
+            loss, grads = self._loss_and_gradients(xp, arrays)
         optimizer.apply(xp, params, grads, numbers)
         if not self.writable:  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)
@@ -96,14 +102,14 @@ class TrainStep:
         warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
              "it runs uncompiled", RuntimeWarning)
 
-    def _loss_and_gradients(self, xp, arrays, scale=1.0):
-        """The batch's loss and gradients (of ``scale`` times the loss: see
-        :meth:`~bpnn.network.Network.loss_and_gradients`), on this rank or summed over
-        the ranks of a distributed run."""
+    def _loss_and_gradients(self, xp, arrays):
+        """The batch's loss and gradients, on this rank or summed over the ranks of a
+        distributed run (the compiled and distributed steps; :meth:`__call__` calls
+        the network itself for the one-process step, with the fold)."""
         if self.distributed is None:
             w = arrays[2] if len(arrays) > 2 else None
             return self.network.loss_and_gradients(xp, arrays[0], arrays[1], l2=self.l2, w=w,
-                                                   l2_shared=self.l2_shared, scale=scale)
+                                                   l2_shared=self.l2_shared)
         return self.distributed.loss_and_gradients(self.network, xp, arrays[0], arrays[1],
                                                    arrays[3], l2=self.l2,
                                                    l2_shared=self.l2_shared)

@@ -18,7 +18,7 @@ import importlib
 from ._version import __version__
 from . import activations, callbacks, datasets, diagnostics, files, initializers, losses, plot
 from . import training  # noqa: F401 - it registers what Network.fit calls (files: .save)
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, get_activation, register_activation
 from .backends import available_backends, get_backend
 from .builders import mlp
 from .callbacks import (
@@ -40,11 +40,12 @@ from .initializers import (
     HeUniform,
     Normal,
     get_initializer,
+    register_initializer,
 )
 from .layers import LAYERS, RBF, Activation, Dense, Dropout, Layer, register_layer
-from .losses import LOSSES, get_loss
+from .losses import LOSSES, get_loss, register_loss
 from .network import Network
-from .optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer
+from .optimizers import SGD, Adam, Optimizer, RMSprop, get_optimizer, register_optimizer
 from .divergence import DivergenceError
 from .files import ModelFileError, WriteError, load, save
 
@@ -108,6 +109,10 @@ __all__ = [
     "losses",
     "mlp",
     "plot",
+    "register_activation",
+    "register_initializer",
     "register_layer",
+    "register_loss",
+    "register_optimizer",
     "save",
 ]

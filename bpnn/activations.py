@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import Configurable, lookup
+from .registry import Configurable, Registry, lookup
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
@@ -290,11 +290,41 @@ class Softmax(ActivationFunction):
         return Y * (dY - xp.sum(dY * Y, axis=-1, keepdims=True))
 
 
-#: Every activation by name; aliases point at the same class.
-ACTIVATIONS = {cls.name: cls for cls in (
-    Identity, Sigmoid, Tanh, Softsign, Relu, LeakyRelu, Elu, Softplus, Gelu, Swish, Gaussian,
-    Exp, Softmax)}
-ACTIVATIONS.update({"linear": Identity, "logistic": Sigmoid, "silu": Swish})
+#: Every activation by name, ``{name: class}``; aliases point at the same class.  Open to
+#: new ones through :func:`register_activation` (a model file names its activations by it).
+ACTIVATIONS = Registry("activation", ActivationFunction, key=lambda cls: str(cls.name).lower())
+
+
+def register_activation(cls=None, *, name=None):
+    """Class decorator: let :func:`get_activation` (and every ``activation=`` option, and
+    model files) find an :class:`ActivationFunction` subclass by its ``name`` (or
+    ``name``, an alias), in lower case as lookups are.
+
+    Examples
+    --------
+    >>> import bpnn
+    >>> @bpnn.register_activation
+    ... class Mish(bpnn.activations.ActivationFunction):
+    ...     name = "mish_example"
+    ...     def forward(self, xp, X):
+    ...         return X * xp.tanh(bpnn.activations.softplus(xp, X))
+    ...     def backward(self, xp, dY, X, Y):
+    ...         s = bpnn.activations.stable_sigmoid(xp, X)
+    ...         t = xp.tanh(bpnn.activations.softplus(xp, X))
+    ...         return dY * (t + X * s * (1.0 - t * t))
+    >>> bpnn.get_activation("mish_example")
+    Mish()
+    >>> del bpnn.ACTIVATIONS["mish_example"]  # the example cleans up after itself
+    """
+    return ACTIVATIONS.register(cls, name=name.lower() if isinstance(name, str) else name)
+
+
+for _cls in (Identity, Sigmoid, Tanh, Softsign, Relu, LeakyRelu, Elu, Softplus, Gelu, Swish,
+             Gaussian, Exp, Softmax):
+    register_activation(_cls)
+for _alias, _cls in {"linear": Identity, "logistic": Sigmoid, "silu": Swish}.items():
+    register_activation(_cls, name=_alias)
+del _alias, _cls
 
 
 def get_activation(activation, **params):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .errors import InputError
-from .registry import Configurable, lookup
+from .registry import Configurable, Registry, lookup
 
 
 def fans_of(shape):
@@ -141,10 +141,27 @@ class FanSumUniform(Initializer):
         return {"gain": self.gain}
 
 
-INITIALIZERS = {cls.name: cls for cls in (Normal, GlorotUniform, GlorotNormal, HeUniform,
-                                          HeNormal, FanSumUniform)}
-INITIALIZERS.update({"xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
-                     "randn": Normal, "sklearn": FanSumUniform})
+#: Every initializer by name, ``{name: class}``; aliases point at the same class.  Open to
+#: new ones through :func:`register_initializer` (a model file names a layer's by it).
+INITIALIZERS = Registry("initializer", Initializer, key=lambda cls: str(cls.name).lower())
+
+
+def register_initializer(cls=None, *, name=None):
+    """Class decorator: let :func:`get_initializer` (and ``init=`` options, and model
+    files) find an :class:`Initializer` subclass by its ``name`` (or ``name``, an alias).
+
+    An initializer is called as ``init(rng, shape, dtype, fans)`` (and ``init.bias``
+    with the same arguments for a bias) and draws from ``rng``, the network's seeded
+    host stream."""
+    return INITIALIZERS.register(cls, name=name.lower() if isinstance(name, str) else name)
+
+
+for _cls in (Normal, GlorotUniform, GlorotNormal, HeUniform, HeNormal, FanSumUniform):
+    register_initializer(_cls)
+for _alias, _cls in {"xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
+                     "randn": Normal, "sklearn": FanSumUniform}.items():
+    register_initializer(_cls, name=_alias)
+del _alias, _cls
 
 #: The default initializer of each activation family (``ActivationFunction.init_family``).
 DEFAULT_FOR_FAMILY = {"glorot": "glorot_uniform", "he": "he_uniform"}

@@ -26,7 +26,7 @@ computes the value from ``z`` in a stable form (log-sum-exp, softplus).
 from __future__ import annotations
 
 from .activations import log_softmax, softplus
-from .registry import Configurable, lookup
+from .registry import Configurable, Registry, lookup
 
 
 def weight_total(xp, w):
@@ -216,12 +216,26 @@ class Poisson(Loss):
 
 
 #: Every loss by name, with the spellings of scikit-learn and Keras as aliases.
-LOSSES = {cls.name: cls for cls in (SquaredError, MeanSquaredError, CrossEntropy,
-                                    BinaryCrossEntropy, Poisson)}
-LOSSES.update({"sse": SquaredError, "squared_loss": SquaredError,
-               "mean_squared_error": MeanSquaredError, "log_loss": CrossEntropy,
-               "categorical_cross_entropy": CrossEntropy, "categorical_crossentropy": CrossEntropy,
-               "binary_crossentropy": BinaryCrossEntropy, "poisson_deviance": Poisson})
+#: Open to new ones through :func:`register_loss` (a model file names its loss by it).
+LOSSES = Registry("loss", Loss, key=lambda cls: str(cls.name).lower())
+
+
+def register_loss(cls=None, *, name=None):
+    """Class decorator: let :func:`get_loss` (``loss=`` options, model files) find a
+    :class:`Loss` subclass by its ``name`` (or ``name``, an alias)."""
+    return LOSSES.register(cls, name=name.lower() if isinstance(name, str) else name)
+
+
+for _cls in (SquaredError, MeanSquaredError, CrossEntropy, BinaryCrossEntropy, Poisson):
+    register_loss(_cls)
+for _alias, _cls in {"sse": SquaredError, "squared_loss": SquaredError,
+                     "mean_squared_error": MeanSquaredError, "log_loss": CrossEntropy,
+                     "categorical_cross_entropy": CrossEntropy,
+                     "categorical_crossentropy": CrossEntropy,
+                     "binary_crossentropy": BinaryCrossEntropy,
+                     "poisson_deviance": Poisson}.items():
+    register_loss(_cls, name=_alias)
+del _alias, _cls
 
 
 def get_loss(loss):

@@ -202,3 +202,114 @@ def test_the_optimizer_registry_is_open():
         del OPTIMIZERS["half_sgd"]
     with pytest.raises(InputError, match="unknown optimizer"):
         get_optimizer("half_sgd")
+
+
+class Cube(bpnn.activations.ActivationFunction):
+    """``f(x) = x³/3``, ``f' = x²``: an activation defined outside bpnn."""
+
+    name = "Cube_Test"
+
+    def forward(self, xp, X):
+        return X * X * X / 3.0
+
+    def backward(self, xp, dY, X, Y):
+        return dY * X * X
+
+
+class TwiceSquaredError(bpnn.losses.SquaredError):
+    """Twice the seed's loss: a loss defined outside bpnn (its delta from the value's math)."""
+
+    name = "twice_sse_test"
+
+    def value(self, xp, Y, T, w=None):
+        return 2.0 * super().value(xp, Y, T, w)
+
+    def gradient(self, xp, Y, T, w=None, scale=1.0):
+        return super().gradient(xp, Y, T, w, 2.0 * scale)
+
+    def value_and_delta(self, xp, Z, T, w=None, scale=1.0):
+        return self.value(xp, Z, T, w), self.gradient(xp, Z, T, w, scale)
+
+
+class Constant(bpnn.initializers.Initializer):
+    """Every weight ``value``: an initializer defined outside bpnn."""
+
+    name = "constant_test"
+
+    def __init__(self, value=0.1):
+        self.value = float(value)
+
+    def __call__(self, rng, shape, dtype, fans=None):
+        return rng.normal(tuple(shape), dtype, scale=0.0) + self.value
+
+    bias = __call__
+
+    def config(self):
+        return {"value": self.value}
+
+
+@pytest.fixture
+def outside_parts():
+    bpnn.register_activation(Cube)
+    bpnn.register_loss(TwiceSquaredError)
+    bpnn.register_initializer(Constant)
+    yield
+    del bpnn.ACTIVATIONS["cube_test"], bpnn.LOSSES["twice_sse_test"]
+    del bpnn.INITIALIZERS["constant_test"]
+
+
+def test_registered_activation_loss_and_initializer_train_save_and_load(backend, outside_parts,
+                                                                        tmp_path):
+    net = bpnn.Network([bpnn.Dense(2, 3, init="Constant_Test"), bpnn.Activation("cube_test"),
+                        bpnn.Dense(3, 1, init=Constant(0.2))], loss="TWICE_SSE_TEST",
+                       backend=backend.name, seed=0)
+    X = host_random(1, (8, 2))
+    T = X[:, :1] - X[:, 1:]
+    net.build(backend.name, "float64")
+    weights = net.get_weights()
+    np.testing.assert_array_equal(weights[0], np.full((2, 3), 0.1))  # by name, any case
+    np.testing.assert_array_equal(weights[2], np.full((3, 1), 0.2))  # an instance
+    # the gradient through the outside activation and loss: central differences
+    loss, grads = net.backward(X, T)
+    eps = 1e-6
+    for i, j in [(0, 0), (1, 2)]:
+        moved = []
+        for sign in (1.0, -1.0):
+            trial = [W.copy() for W in weights]
+            trial[0][i, j] += sign * eps
+            net.set_weights(trial)
+            moved.append(net.evaluate(X, T))
+        assert backend.to_numpy(grads[0])[i, j] == pytest.approx(
+            (moved[0] - moved[1]) / (2 * eps), rel=1e-5, abs=1e-9)
+    net.set_weights(weights)
+    net.fit(X, T, epochs=2, batch_size=4)
+    net.save(tmp_path / "m.bpnn")
+    loaded = bpnn.load(tmp_path / "m.bpnn", backend=backend.name)
+    assert type(loaded.layers[1].function) is Cube and type(loaded.loss) is TwiceSquaredError
+    np.testing.assert_array_equal(backend.to_numpy(loaded.forward(X)),
+                                  backend.to_numpy(net.forward(X)))
+
+
+def test_a_file_naming_an_unregistered_activation_is_refused(outside_parts, tmp_path):
+    net = bpnn.Network([bpnn.Dense(2, 1), bpnn.Activation("cube_test")], backend="numpy")
+    net.build()
+    net.save(tmp_path / "m.bpnn")
+    del bpnn.ACTIVATIONS["cube_test"]
+    try:
+        with pytest.raises(ModelFileError, match="unknown activation .Cube_Test."):
+            bpnn.load(tmp_path / "m.bpnn")
+    finally:
+        bpnn.register_activation(Cube)
+
+
+def test_the_activation_loss_and_initializer_registries_refuse_clashes():
+    with pytest.raises(InputError, match="name 'relu' is taken"):
+        bpnn.register_activation(type("Other", (bpnn.activations.ActivationFunction,),
+                                      {"name": "ReLU"}))
+    with pytest.raises(InputError, match="subclass of Loss"):
+        bpnn.register_loss(Cube)
+    with pytest.raises(InputError, match="name 'normal' is taken"):
+        bpnn.register_initializer(Constant, name="Normal")
+    assert "constant_test" not in bpnn.INITIALIZERS
+    with pytest.raises(InputError, match="unknown activation 'cube_test'"):
+        bpnn.get_activation("cube_test")

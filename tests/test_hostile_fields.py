@@ -260,8 +260,11 @@ CHECKPOINT = cases(("training",), {
     ("rng",): [("x", "training.rng"), ({}, "training.rng")],
     ("callbacks", 0, "arrays"): [(-1, "arrays"), (10 ** 400, "arrays")],
     ("callbacks", 0, "values"): [("x", "values"), ({"wait": HUGE_FLOAT}, "wait")],
-}) + [pytest.param(poisoned("optimizer.0"), "optimizer.0 holds NaN", id="moment=nan"),
-      pytest.param(poisoned("layers.0.W"), "layers.0.W holds NaN", id="W=nan")]
+}) + [pytest.param(poisoned("optimizer.m.0"), "optimizer.m.0 holds NaN", id="moment=nan"),
+      pytest.param(poisoned("layers.0.W"), "layers.0.W holds NaN", id="W=nan"),
+      pytest.param(lambda content, arrays: arrays.update({"optimizer.v.1": np.zeros((4, 3))}),
+                   r"Adam's state of parameter 1 has shape \(4, 3\), the parameter \(4,\)",
+                   id="moment-shape")]
 
 
 def fit(backend, path, resume=None, seed=0, lr=0.01, data=X, epochs=2):

@@ -60,14 +60,22 @@ class Adam(Optimizer):
         self.moments = None
 
     def state_arrays(self):
+        """Each parameter's first and second moments, parameter after parameter."""
         return [array for pair in (self.moments or []) for array in pair]
+
+    def state_names(self):
+        """``m.i`` and ``v.i`` for parameter ``i`` (checkpoints store the arrays by these)."""
+        return [f"{moment}.{i}" for i in range(len(self.moments or [])) for moment in "mv"]
 
     def state_scalars(self):
         return {"t": self.t}
 
     def _load(self, scalars, arrays):
         self.t = int(scalars.get("t", 0))
-        self.moments = list(zip(arrays[0::2], arrays[1::2])) or None
+        if arrays:  # M0 S0 M1 S1 ...: checked as the first moments, then the second
+            self.moments = list(zip(*self._per_parameter(arrays[0::2] + arrays[1::2], 2)))
+        else:
+            self.moments = None
 
     def config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps}

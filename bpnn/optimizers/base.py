@@ -115,6 +115,34 @@ class Optimizer(Configurable):
         if arrays:
             raise InputError(f"{type(self).__name__} keeps no arrays, got {len(arrays)}")
 
+    def _per_parameter(self, arrays, parts):
+        """``arrays`` cut into ``parts`` lists of one array per parameter (in
+        :meth:`state_arrays` order, part after part), each shaped like its parameter.
+
+        Raises
+        ------
+        InputError
+            Another count of arrays, or an array whose shape is not its parameter's.
+        """
+        shapes = [tuple(W.shape) for W in self._params]
+        if len(arrays) != parts * len(shapes):
+            raise InputError(f"{type(self).__name__} keeps {parts} arrays per parameter "
+                             f"({parts * len(shapes)} here), got {len(arrays)}")
+        for index, array in enumerate(arrays):
+            shape = shapes[index % len(shapes)]
+            if tuple(array.shape) != shape:
+                raise InputError(f"{type(self).__name__}'s state of parameter "
+                                 f"{index % len(shapes)} has shape {tuple(array.shape)}, the "
+                                 f"parameter {shape}")
+        n = len(shapes)
+        return [list(arrays[start:start + n]) for start in range(0, len(arrays), n)]
+
+    @staticmethod
+    def _numbered(prefixes, n):
+        """State names ``prefix.i`` for each prefix, ``i`` over ``n`` parameters, part after
+        part: the names of :meth:`_per_parameter`'s layout."""
+        return [f"{prefix}.{i}" for prefix in prefixes for i in range(n)]
+
     def config(self):
         return {"lr": self.lr}
 

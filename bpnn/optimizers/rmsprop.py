@@ -88,15 +88,15 @@ class RMSprop(Optimizer):
         """The mean squares, then the means (centered), then the momentum buffers."""
         return [*(self.squares or []), *(self.means or []), *(self.buffers or [])]
 
+    def state_names(self):
+        """``square.i``, ``mean.i`` (centered), ``buffer.i`` (momentum) for parameter ``i``."""
+        prefixes = ["square"] + ["mean"] * self.centered + ["buffer"] * bool(self.momentum)
+        return self._numbered(prefixes, len(self.squares or []))
+
     def _load(self, scalars, arrays):
         if not arrays:
             return
-        parts = 1 + self.centered + bool(self.momentum)
-        if len(arrays) % parts:
-            raise InputError(f"RMSprop keeps {parts} arrays per parameter, got {len(arrays)} "
-                             "arrays in all")
-        n = len(arrays) // parts
-        chunks = iter([arrays[i:i + n] for i in range(0, len(arrays), n)])
+        chunks = iter(self._per_parameter(arrays, 1 + self.centered + bool(self.momentum)))
         self.squares = next(chunks)
         self.means = next(chunks) if self.centered else None
         self.buffers = next(chunks) if self.momentum else None

@@ -70,8 +70,12 @@ class SGD(Optimizer):
     def state_arrays(self):
         return list(self.velocities or [])
 
+    def state_names(self):
+        """``velocity.i`` for parameter ``i`` (checkpoints store the arrays by these)."""
+        return self._numbered(["velocity"], len(self.velocities or []))
+
     def _load(self, scalars, arrays):
-        self.velocities = arrays or None
+        self.velocities = self._per_parameter(arrays, 1)[0] if arrays else None
 
     def config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}

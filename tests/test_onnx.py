@@ -291,3 +291,16 @@ def test_export_command_errors(tmp_path, capsys):
     assert not (tmp_path / "o.onnx").exists()
     assert main(["export", str(tmp_path / "n.bpnn"), str(tmp_path / "o.onnx")]) == 0
     assert "network exported to" in capsys.readouterr().err
+
+
+def test_serve_workload_runs():
+    """The ``serve`` workload of ``bpnn bench`` at tiny sizes (a check that it runs and
+    tabulates; the timings are not asserted)."""
+    from bpnn.benchmarks import runner
+
+    rows = runner.run(["serve"], ["numpy"], [], repeats=1, quick=True, write=lambda _: None)
+    runners = ["bpnn numpy", "onnxruntime", "onnxruntime 1 thread"]
+    assert [(row["who"], row["batch"]) for row in rows] == [
+        (who, batch) for batch in (1, 1024) for who in runners]
+    assert all(row["samples_per_s"] > 0 and row["dtype"] == "float32" for row in rows)
+    assert rows[1]["nodes"] > 0 and "\nserve\n" in runner.table(rows)

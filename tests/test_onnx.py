@@ -82,12 +82,13 @@ def test_every_activation_rbf_and_standardize(dtype):
         assert_close(run(model, X, "Y"), net.predict(X), dtype)
 
 
-@pytest.mark.parametrize("loss, dtype", [("squared_error", "float64"), ("mse", "float32"),
-                                         ("binary_cross_entropy", "float64"),
+@pytest.mark.parametrize("loss, dtype", [("mse", "float32"), ("binary_cross_entropy", "float64"),
                                          ("poisson", "float64")])
 def test_each_loss_output_link(loss, dtype):
-    """Identity, sigmoid and exp outputs (softmax above; sigmoid and exp in float32 are
-    the binary classifier's and the Poisson regressor's below)."""
+    """Identity, sigmoid and exp outputs (softmax above; the other dtype of each is in
+    the estimators' tests below: identity in float64 is the squared-error regressor's,
+    sigmoid in float32 the binary classifier's, exp in float32 the Poisson regressor's;
+    squared_error's link is mse's)."""
     link = bpnn.get_loss(loss).link
     layers = [Dense(4, 8), Activation("tanh"), Dense(8, 2)]
     if link != "identity":
@@ -156,7 +157,6 @@ def fitted(cls, X, y, **options):
 @pytest.mark.parametrize("labels, dtype, options", [
     (np.array(["cat", "dog"]), "float32", {}),  # one logistic output: two columns
     (np.array([3, 7, 11]), "float64", {}),  # softmax over three integer classes
-    (np.array(["no", "yes"]), "float64", {"output_activation": "softmax"}),
 ])
 def test_classifier_labels_and_probabilities(labels, dtype, options):
     from sklearn.exceptions import ConvergenceWarning
@@ -176,6 +176,19 @@ def test_classifier_labels_and_probabilities(labels, dtype, options):
         assert out["label"].dtype == (object if clf.classes_.dtype.kind == "U"
                                       else clf.classes_.dtype)
         assert_close(out["probabilities"], clf.predict_proba(X), dtype)
+
+
+def test_multilabel_classifier_gives_indicator_labels():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = rows(40, 3, "float64")
+    Y = (X[:, :2] > 0.5).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        clf = fitted(bpnn.MLPClassifier, X, Y)
+    out = run(clf.to_onnx(), X)
+    np.testing.assert_array_equal(out["label"], clf.predict(X))
+    assert out["label"].dtype == np.int64
+    assert_close(out["probabilities"], clf.predict_proba(X), "float64")
 
 
 @pytest.mark.parametrize("loss, dtype, width", [("squared_error", "float64", 2),

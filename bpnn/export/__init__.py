@@ -79,7 +79,7 @@ def _export(outputs, names, n_features, dtype_name, path, input_name, opset):
     graph.check_opset(opset)
     if path is not None:  # a bad destination fails before the work
         writable_path(path, WHAT)
-    ndx = graph.require("ndonnx")
+    ndx = graph.require_all()
     X = graph.argument(ndx, n_features, dtype_name)
     results = outputs(ndx, X)
     model = graph.build({input_name: X}, results, opset=opset)

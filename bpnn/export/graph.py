@@ -37,6 +37,13 @@ def require(module):
                                 f"'bpnn[onnx]' (ndonnx, onnx, onnxscript)") from None
 
 
+def require_all():
+    """The ndonnx namespace, once every package an export needs is known to import."""
+    for module in ("onnx", "onnxscript.optimizer", "onnx_ir"):
+        require(module)
+    return require("ndonnx")
+
+
 def argument(ndx, n_columns, dtype_name):
     """The symbolic input: ``(N, n_columns)`` rows of ``dtype_name``."""
     return ndx.argument(shape=(BATCH, n_columns), dtype=getattr(ndx, dtype_name))

@@ -5,8 +5,9 @@ One tabular-sized MLP (64 features, two hidden layers of 256 ReLU units, 10 soft
 outputs) in float32 and float64, exported with :meth:`bpnn.Network.to_onnx`.  Latency:
 the time of one call at batch 1 (many calls per timed run, the median run divided by
 its calls).  Throughput: rows per second at batch 1024.  onnxruntime runs on the CPU
-with its default threads (one per core) and with one thread, bpnn on each chosen backend (the input starts on the host,
-as a server's request does, and the output comes back to it).
+with its default threads (one per core) and with one thread; bpnn on each chosen
+backend (the input starts on the host, as a server's request does, and the output comes
+back to it).
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ node instead of computing it.  The network's parameters become constants, its in
 symbolic ``(N, n_features)`` argument, and :func:`bpnn.network.run_layers` (the loop
 ``predict`` runs) builds the graph: there is no per-layer ONNX code.  The graph is then
 cleaned by onnxscript's constant folder and onnx-ir's passes (constants folded into
-initializers, Identity and unused nodes dropped), its
-output's batch dimension named like the input's, and checked by onnx with its shapes
-inferred.
+initializers, Identity and unused nodes dropped), its outputs' batch dimension named
+like the input's, and checked by onnx with its shapes inferred.
+
+What stays: ndonnx guards each matrix product and each reduction to a maximum with an
+``If`` for an input of 0 rows; with ``N`` symbolic their conditions are not constants.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..network import run_layers
 
 #: The name of the symbolic batch dimension of every input and output.
 BATCH = "N"
+#: No size limit on what is folded: the largest constants are the weights themselves.
 _NO_LIMIT = 2 ** 62
 #: The packages an export needs, by module: what to ``pip install``.
 PACKAGES = {"ndonnx": "ndonnx", "onnx": "onnx", "onnxscript": "onnxscript",
@@ -69,29 +72,27 @@ def _on_host(layer, backend, ndx):
     return host
 
 
-def build(inputs, outputs, *, opset=None, batch_outputs=None):
+def build(inputs, outputs, *, opset=None):
     """The checked ``onnx.ModelProto`` computing ``outputs`` from ``inputs``.
+
+    Every output's first dimension is the batch: it is named :data:`BATCH`, as the
+    input's is (every layer, and every head, maps rows to rows).
 
     Parameters
     ----------
     inputs, outputs : dict of str to ndonnx arrays
     opset : int, optional
         The ONNX opset of the default domain; by default ndonnx's.
-    batch_outputs : iterable of str, optional
-        The outputs whose first dimension is the batch (by default all): it is named
-        :data:`BATCH`, as the input's is (every layer maps rows to rows).
     """
     ndx = require("ndonnx")
     onnx = require("onnx")
     model = simplify(ndx.build(inputs, outputs))
     if opset is not None:
         model = _convert(onnx, model, opset)
-    batched = set(outputs if batch_outputs is None else batch_outputs)
     for value in model.graph.output:
-        if value.name in batched:
-            dims = value.type.tensor_type.shape.dim
-            dims[0].Clear()
-            dims[0].dim_param = BATCH
+        dims = value.type.tensor_type.shape.dim
+        dims[0].Clear()
+        dims[0].dim_param = BATCH
     # strict: a shape that contradicts the one declared fails here, not in a runtime
     model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True,
                                               data_prop=True)
@@ -131,7 +132,8 @@ def simplify(model):
 
 def _convert(onnx, model, opset):
     """``model`` in the default domain's ``opset``."""
-    current = next(entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx"))
+    current = next(entry.version for entry in model.opset_import
+                   if entry.domain in ("", "ai.onnx"))
     if opset == current:
         return model
     try:

@@ -7,7 +7,7 @@ the time of one call at batch 1 (many calls per timed run, the median run divide
 its calls).  Throughput: rows per second at batch 1024.  onnxruntime runs on the CPU
 with its default threads (one per core) and with one thread; bpnn on each chosen
 backend (the input starts on the host, as a server's request does, and the output comes
-back to it).
+back to it), and on numpy also with its BLAS limited to one thread.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def run(backends, repeats, quick=False):
     from bpnn.backends import get_backend
     from bpnn.export.graph import require
 
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+
     require("ndonnx")
     try:
         import onnxruntime as ort
@@ -66,18 +68,21 @@ def run(backends, repeats, quick=False):
             def predict(X, net=net, backend=backend):
                 return backend.to_numpy(net.predict(X))
 
-            runners.append((f"bpnn {name}", predict, backend.synchronize))
+            runners.append((f"bpnn {name}", predict, backend.synchronize, None))
+            if name == "numpy":  # beside onnxruntime's one thread: BLAS on one thread
+                runners.append(("bpnn numpy 1 thread", predict, backend.synchronize, 1))
         for who, session in sessions.items():
             runners.append((who, lambda X, session=session: session.run(None, {"X": X})[0],
-                            lambda: None))
+                            lambda: None, None))
         for batch in BATCHES:
             X = np.random.default_rng(1).normal(size=(batch, sizes[0])).astype(dtype)
             calls = _calls(batch, quick)
             reference = None
-            for who, predict, synchronize in runners:
-                def repeat(predict=predict, X=X, calls=calls):
-                    for _ in range(calls):
-                        predict(X)
+            for who, predict, synchronize, blas_threads in runners:
+                def repeat(predict=predict, X=X, calls=calls, blas_threads=blas_threads):
+                    with threadpool_limits(blas_threads, user_api="blas"):  # None: no limit
+                        for _ in range(calls):
+                            predict(X)
 
                 result = summary(timed(repeat, synchronize, repeats=repeats), per=calls)
                 reference = reference or result["median"]

@@ -312,8 +312,8 @@ def test_serve_workload_runs():
     from bpnn.benchmarks import runner
 
     rows = runner.run(["serve"], ["numpy"], [], repeats=1, quick=True, write=lambda _: None)
-    runners = ["bpnn numpy", "onnxruntime", "onnxruntime 1 thread"]
+    runners = ["bpnn numpy", "bpnn numpy 1 thread", "onnxruntime", "onnxruntime 1 thread"]
     assert [(row["who"], row["batch"]) for row in rows] == [
         (who, batch) for batch in (1, 1024) for who in runners]
     assert all(row["samples_per_s"] > 0 and row["dtype"] == "float32" for row in rows)
-    assert rows[1]["nodes"] > 0 and "\nserve\n" in runner.table(rows)
+    assert rows[2]["nodes"] > 0 and "\nserve\n" in runner.table(rows)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from ..writing import open_atomic
-from . import crossover, estimators, large, mlp, seed_sin
+from . import crossover, estimators, large, mlp, seed_sin, serve
 
-WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
+WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "serve")
 PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
 
 
@@ -30,6 +30,8 @@ def run(workloads, backends, peers, repeats=5, quick=False, write=print):
                               cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
         elif workload == "estimators":
             rows += estimators.run(backends, repeats, quick=quick)
+        elif workload == "serve":
+            rows += serve.run(backends, repeats, quick=quick)
     return rows
 
 
@@ -63,6 +65,9 @@ COLUMNS = {
                        ("samples/s", "samples_per_s", 14, ",.0f")]),
     "estimators": (22, [("solver", "solver", 8, ""), ("fit s", "seconds", 10, ".3f"),
                         ("best", "best_seconds", 10, ".3f"), ("x sklearn", "of_sklearn", 11, ".2f")]),
+    "serve": (22, [("dtype", "dtype", 8, ""), ("batch", "batch", 7, ""),
+                   ("us/call", "us_per_call", 11, ",.1f"), ("best", "best_us_per_call", 11, ",.1f"),
+                   ("samples/s", "samples_per_s", 13, ",.0f"), ("x bpnn", "of_bpnn", 8, ".2f")]),
 }
 
 

@@ -18,6 +18,7 @@ import importlib
 from ._version import __version__
 from . import activations, callbacks, datasets, diagnostics, files, initializers, losses, plot
 from . import training  # noqa: F401 - it registers what Network.fit calls (files: .save)
+from . import export  # noqa: F401 - it registers what Network.to_onnx calls
 from .activations import ACTIVATIONS, get_activation, register_activation
 from .backends import available_backends, get_backend
 from .builders import mlp

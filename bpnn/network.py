@@ -423,6 +423,28 @@ class Network:
         """
         _DELEGATES["save"](self, path)
 
+    def to_onnx(self, path=None, *, input_name="X", opset=None):
+        """The network's forward pass as an ONNX model (see :mod:`bpnn.export`).
+
+        Built by running the layers' own ``forward`` on ndonnx arrays: input
+        ``input_name`` of shape ``(N, n_features)`` in the network's dtype, output
+        ``"Y"`` of shape ``(N, n_outputs)``, ``N`` symbolic.  Needs the ``onnx``
+        extra (``pip install 'bpnn[onnx]'``).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also write the model there (atomically).
+        input_name : str, default "X"
+        opset : int, optional
+            The ONNX opset of the default domain; by default ndonnx's.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        return _DELEGATES["to_onnx"](self, path, input_name=input_name, opset=opset)
+
     # -- training ---------------------------------------------------------------
     def fit(self, X, T, **options):
         """Train by gradient descent; see :func:`bpnn.training.fit` for the options.

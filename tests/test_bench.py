@@ -88,7 +88,7 @@ def test_an_unwritable_json_is_refused_before_measuring(tmp_path, capsys, monkey
 
 
 def test_every_workload_is_known_to_the_runner():
-    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators")
+    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators", "serve")
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")

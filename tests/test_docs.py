@@ -18,6 +18,7 @@ def test_readme_has_examples():
 def test_readme_examples_run_in_order(tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="the README's layer-by-layer example runs on PyTorch")
     pytest.importorskip("matplotlib", reason="the README's plot example needs matplotlib")
+    pytest.importorskip("onnxruntime", reason="the README's ONNX example serves in onnxruntime")
     monkeypatch.chdir(tmp_path)  # the examples write a CSV log and a PNG
     namespace = {}
     for block in BLOCKS:

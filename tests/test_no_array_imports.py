@@ -56,6 +56,7 @@ BOUNDARY = {
     "bpnn.data": "training data: rows of arrays, memory maps and .npy files on the host",
     "bpnn.files": "model files and checkpoints: safetensors arrays on the host",
     "bpnn.tabular": "tables (CSV, Parquet, .npy) read on the host for the command line",
+    "bpnn.export": "ONNX export: the weights as host constants of an ndonnx graph",
 }
 
 #: Where the math crosses the boundary, and why: ``(importer, boundary module)``.

@@ -270,6 +270,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return xp.take(self.network_.backend.asarray(self.classes_), index, axis=0)
         return self.classes_[self.network_.backend.to_numpy(index)]
 
+    def to_onnx(self, path=None, *, input_name="X", opset=None):
+        """The classifier as an ONNX model (see :mod:`bpnn.export`): input ``(N,
+        n_features)`` in the network's dtype; outputs ``label`` (``predict``) and
+        ``probabilities`` (``predict_proba``), as skl2onnx names them.  ``path``: also
+        write it there; needs ``pip install 'bpnn[onnx]'``.  Returns an ``onnx.ModelProto``."""
+        from ..export import estimator_to_onnx
+
+        return estimator_to_onnx(self, path, input_name=input_name, opset=opset)
+
     def _score_device(self, X, T, w):
         """Accuracy on device arrays (exact-match for multilabel), weighted by ``w``."""
         xp = self.network_.xp

@@ -129,6 +129,15 @@ out_activation_, n_features_in_, feature_names_in_, network_
             Y = self.network_.xp.reshape(Y, (-1,))
         return self._output(Y, on_device)
 
+    def to_onnx(self, path=None, *, input_name="X", opset=None):
+        """The regressor as an ONNX model (see :mod:`bpnn.export`): input ``(N,
+        n_features)`` in the network's dtype; output ``variable`` of shape ``(N,
+        n_outputs)``, as skl2onnx gives it.  ``path``: also write it there; needs
+        ``pip install 'bpnn[onnx]'``.  Returns an ``onnx.ModelProto``."""
+        from ..export import estimator_to_onnx
+
+        return estimator_to_onnx(self, path, input_name=input_name, opset=opset)
+
     def _score_device(self, X, T, w):
         """R² on device arrays, averaged over the outputs, weighted by ``w``."""
         return self._r2(self.network_.forward(X), T, w)

@@ -92,5 +92,6 @@ def test_reduce_lr_gives_up_after_five_cuts():
 
 
 def test_bad_on_divergence_option():
-    with pytest.raises(ValueError, match="on_divergence must be 'raise' or 'reduce_lr'"):
+    with pytest.raises(ValueError,
+                       match="on_divergence must be 'raise', 'reduce_lr' or 'continue'"):
         net_on(bpnn.get_backend("numpy")).fit(X, T, on_divergence="ignore")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
@@ -140,6 +141,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "output_activation": [None, StrOptions(set(_OUTPUTS))],
+    }
+
     # -- targets ----------------------------------------------------------------------
     def _training_data(self, X, y, sample_weight, incremental, reset):
         X, y, on_device = self._validate(X, y, reset=reset)
@@ -182,15 +188,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                              f"[{X.shape[0]}, {labels.shape[0]}]")
         return labels
 
-    def _stratify(self):
-        return self.n_outputs_ == 1  # scikit-learn stratifies binary problems only
+    def _strata(self, T):
+        """scikit-learn's: the binarized labels as booleans (so a class too small to
+        split is named ``'True'`` as there), for one output only (not multilabel)."""
+        return T.astype(bool) if self.n_outputs_ == 1 else None
 
     def _output_and_loss(self, T):
         kind = self._label_binarizer.y_type_
         choice = self.output_activation
-        if choice is not None and choice not in _OUTPUTS:
-            raise ValueError(f"The 'output_activation' parameter of MLPClassifier must be None, "
-                             f"'softmax' or 'logistic'. Got {choice!r} instead.")
         output = _OUTPUTS.get(choice) or ("softmax" if kind == "multiclass" else "sigmoid")
         if output == "sigmoid" and kind == "multiclass":
             raise ValueError("output_activation='logistic' needs binary or multilabel targets; "
@@ -211,6 +216,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # -- fit -------------------------------------------------------------------------
     @available_if(stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 
@@ -266,8 +272,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             labels = xp.astype(Y > 0.5, xp.int64)
             return self._output(labels, on_device)
         index = xp.argmax(Y, axis=1)
-        if on_device:
+        if on_device and self.classes_.dtype.kind in "biuf":
             return xp.take(self.network_.backend.asarray(self.classes_), index, axis=0)
+        # host input; or labels no array library but NumPy holds (strings, objects):
+        # those come back as a NumPy array
         return self.classes_[self.network_.backend.to_numpy(index)]
 
     def _score_device(self, X, T, w):

@@ -30,7 +30,8 @@ import functools
 import math
 from numbers import Integral, Real
 
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn import config_context, get_config
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -76,6 +77,22 @@ def stochastic(estimator):
         raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                              f"{estimator.solver} is not stochastic.")
     return True
+
+
+def validated(method):
+    """A fit method with its parameters checked first by scikit-learn's ``_validate_params``
+    (what its ``_fit_context(prefer_skip_nested_validation=True)`` does, in a frame of
+    bpnn's own, so that warnings still point at the caller's line): skipped where
+    scikit-learn's config says ``skip_parameter_validation``, and skipped for the
+    scikit-learn functions the fit calls."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        if not get_config()["skip_parameter_validation"]:
+            self._validate_params()
+        with config_context(skip_parameter_validation=True):
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 def scoped(method):
@@ -268,7 +285,7 @@ class BaseMLP(BaseEstimator):
         return self.network_.forward(self._device(X, self.network_.dtype)), on_device
 
     # -- fitting ------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
+    @validated
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and ``y``.
 
@@ -509,7 +526,7 @@ class BaseMLP(BaseEstimator):
             warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                  "optimization hasn't converged yet.", ConvergenceWarning)
 
-    def _record(self, history, n, validated, monitor):
+    def _record(self, history, n, has_validation, monitor):
         """The scikit-learn attributes from the record of one fit."""
         losses = list(history["loss"]) if "loss" in history else []
         self.n_iter_ = len(losses)
@@ -517,7 +534,7 @@ class BaseMLP(BaseEstimator):
         self.loss_curve_ = list(self.loss_curve_) + losses
         if losses:
             self.loss_ = losses[-1]
-        if validated:
+        if has_validation:
             self.validation_loss_curve_ = list(self.validation_loss_curve_ or []) + \
                 list(history["val_loss"])
             self.validation_scores_ = list(self.validation_scores_ or []) + \

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -15,7 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, scoped, stochastic
+from .base import BaseMLP, scoped, stochastic, validated
 
 _OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 
@@ -216,7 +217,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # -- fit -------------------------------------------------------------------------
     @available_if(stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
+    @validated
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 
@@ -295,12 +296,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Mean accuracy on ``(X, y)`` (subset accuracy for multilabel targets).
 
         Host data is scored by scikit-learn's ``accuracy_score``; device arrays
-        on the device.
+        on the device, but for labels only NumPy holds (strings), which are
+        compared on the host.
         """
         if infer_backend_name(X) in (None, "numpy"):
             return super().score(X, y, sample_weight=sample_weight)
         xp = self.network_.xp
         predicted = self.predict(X)
+        if infer_backend_name(predicted) in (None, "numpy"):  # labels such as strings
+            host = self.network_.backend.to_numpy
+            labels = y if infer_backend_name(y) in (None, "numpy") else host(y)
+            weights = sample_weight if infer_backend_name(sample_weight) in (None, "numpy") \
+                else host(sample_weight)
+            return float(accuracy_score(labels, predicted, sample_weight=weights))
         labels = self._device(y, predicted.dtype)
         if labels.ndim == 2 and predicted.ndim == 1:
             labels = xp.reshape(labels, (-1,))

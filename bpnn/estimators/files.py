@@ -10,6 +10,8 @@ loading starts its optimizer afresh.
 
 from __future__ import annotations
 
+import math
+
 import sys
 
 from sklearn.base import is_classifier
@@ -59,6 +61,8 @@ def save_estimator(estimator, path):
         fitted["label_type"] = estimator._label_binarizer.y_type_
         fitted["two_column"] = bool(estimator._two_column)
     params = {name: _plain(value) for name, value in estimator.get_params().items()}
+    if params["n_iter_no_change"] == math.inf:  # scikit-learn's "never stop": JSON has no inf
+        params["n_iter_no_change"] = "inf"
     extra = {"estimator": type(estimator).__name__, "params": params, "fitted": fitted}
     save_model(estimator.network_, path, extra=extra)
 
@@ -103,6 +107,8 @@ def _with_params(cls, path, params):
         schema.finite_json(path, value, f"extra.params.{name}")
     schema.integer(path, params.get("random_state"), "extra.params.random_state",
                    high=2 ** 32 - 1, allow_none=True)
+    if params.get("n_iter_no_change") == "inf":
+        params["n_iter_no_change"] = math.inf
     estimator = schema.built(path, "extra.params", cls, **params)
     if isinstance(estimator.hidden_layer_sizes, list):
         estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, scoped, stochastic
+from .base import BaseMLP, scoped, stochastic, validated
 
 #: The regressor's losses and the output activation each pairs with.
 LOSSES = {"squared_error": "identity", "poisson": "exp"}
@@ -112,7 +112,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
 
     # -- fit -------------------------------------------------------------------------
     @available_if(stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
+    @validated
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 

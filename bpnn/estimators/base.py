@@ -554,9 +554,9 @@ class BaseMLP(BaseEstimator):
 
             distributed = Distributed.world()
         options = {"max_iter": self.max_iter, "max_fun": self.max_fun}
-        if network.backend.name == "numpy" and distributed is None:
+        if network.backend.name == "numpy":
             result = scipy_lbfgs(network, X, T, w=w, alpha=float(self.alpha), tol=self.tol,
-                                 **options)
+                                 distributed=distributed, **options)
         else:
             try:
                 result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,

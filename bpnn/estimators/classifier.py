@@ -42,8 +42,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         activation of :data:`bpnn.ACTIVATIONS` (``"softsign"``, ``"gelu"``, ...),
         or ``"rbf"`` for a layer of Gaussian radial basis units.
     solver : {"adam", "sgd", "lbfgs"}, default "adam"
-        ``"lbfgs"`` is a full-batch L-BFGS written against the Array API
-        standard (:func:`bpnn.lbfgs.lbfgs`): it runs on the GPU too.
+        ``"lbfgs"`` on the numpy backend is scikit-learn's run (SciPy's
+        L-BFGS-B, :mod:`bpnn.estimators.scipy_lbfgs`); on the other backends a
+        full-batch L-BFGS written against the Array API standard
+        (:func:`bpnn.lbfgs.lbfgs`): it runs on the GPU too.
     alpha : float, default 1e-4
         L2 penalty, scikit-learn's convention: each batch minimizes
         ``(sum_i w_i E_i + alpha/2 sum W²) / sum_i w_i``.
@@ -60,11 +62,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     random_state : int, RandomState or None, default None
         Seeds the initial weights, the shuffles and the validation split.
     tol : float, default 1e-4
-    verbose : bool, default False
-        Print one line per epoch.
+    verbose : bool or int, default False
+        Print scikit-learn's lines: ``Iteration 1, loss = ...`` per epoch, the
+        validation score with early stopping, and why the run stopped.
     warm_start : bool, default False
         Continue from the fitted weights on the next ``fit``.
     momentum : float, default 0.9
+        In ``[0, 1]``.
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the data (stratified) and stop when
@@ -73,7 +77,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     validation_fraction : float, default 0.1
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         Adam's.
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or np.inf, default 10
+        ``np.inf`` never stops early.
     max_fun : int, default 15000
         The most loss evaluations of lbfgs.
     backend : str, default "auto"

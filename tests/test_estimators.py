@@ -119,6 +119,30 @@ def test_partial_fit_and_warm_start_equal_scikit_learn(backend):
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("options", [
+    pytest.param({"solver": "adam"}, id="adam"),
+    pytest.param({"solver": "sgd", "learning_rate": "invscaling"}, id="sgd-invscaling"),
+    pytest.param({"solver": "sgd", "learning_rate": "adaptive", "tol": 0.5,
+                  "n_iter_no_change": 2}, id="sgd-adaptive"),
+])
+def test_private_names_give_scikit_learns_values(options):
+    """What code written for scikit-learn's MLPs reads of their private state:
+    ``_optimizer.learning_rate`` and ``_no_improvement_count``, after a fit and after a
+    warm-started one."""
+    X, y, _ = _data()
+    settings = {"hidden_layer_sizes": (4,), "max_iter": 9, "batch_size": 20,
+                "random_state": 0, "warm_start": True, **options}
+    theirs = neural_network.MLPClassifier(**settings)
+    ours = MLPClassifier(**settings)
+    for _ in range(2):
+        theirs.fit(X, y)
+        ours.fit(X, y)
+        assert ours._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate,
+                                                              rel=1e-12)
+        assert ours._no_improvement_count == theirs._no_improvement_count
+        assert ours.n_iter_ == theirs.n_iter_
+
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_lbfgs_on_numpy_is_scikit_learns_run(kind):
     """On NumPy data solver="lbfgs" is scikit-learn's SciPy L-BFGS-B run: the same

@@ -26,6 +26,18 @@ IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor\n"
 OURS = "from bpnn import MLPClassifier, MLPRegressor\n"
 
 
+#: A conftest run after scikit-learn's (which sets the BLAS threads to the physical cores):
+#: the module's products are small, and one thread is the fastest on a shared machine.
+ONE_THREAD = """import pytest
+from threadpoolctl import threadpool_limits
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    threadpool_limits(1)
+"""
+
+
 def bpnn_copy(folder):
     """scikit-learn's module, copied into ``folder`` with bpnn's estimators imported."""
     source = Path(sklearn.__file__).parent / "neural_network" / "tests" / "test_mlp.py"
@@ -36,6 +48,7 @@ def bpnn_copy(folder):
     target = folder / "test_mlp.py"
     target.write_text(text.replace(IMPORT, OURS), encoding="utf-8")
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # not bpnn's settings
+    (folder / "conftest.py").write_text(ONE_THREAD, encoding="utf-8")
     return target
 
 
@@ -44,10 +57,7 @@ def test_scikit_learns_mlp_tests_pass_against_bpnn(tmp_path):
     report = tmp_path / "report.xml"
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("BPNN_", "PYTEST_"))}
-    # scikit-learn's CI runs its tests with warnings as errors; one BLAS thread keeps these
-    # small products fast on a shared machine
-    env.update(SKLEARN_WARNINGS_AS_ERRORS="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")
+    env["SKLEARN_WARNINGS_AS_ERRORS"] = "1"  # as scikit-learn's CI runs its tests
     run = subprocess.run(
         [sys.executable, "-m", "pytest", str(module), "-p", "sklearn.conftest",
          "-p", "no:cacheprovider", "-q", "--no-header", f"--junitxml={report}",

@@ -514,9 +514,9 @@ def test_divergence_stops_with_a_clear_error_and_finite_weights(backend):
     assert np.isfinite(model.predict(X)).all()
 
 
-def test_early_stopping_trains_on_through_a_divergence(backend):
+def test_early_stopping_trains_on_through_a_divergence(backend, tmp_path):
     """scikit-learn's behaviour: no error, NaN validation scores from the divergence on,
-    and the best weights restored (finite)."""
+    and the best weights restored (finite); the model saves and loads (NaN epochs too)."""
     Classifier, Regressor = on(backend)
     X, y, _ = _data()
     model = Regressor(hidden_layer_sizes=(8,), activation="identity", solver="sgd",
@@ -527,9 +527,16 @@ def test_early_stopping_trains_on_through_a_divergence(backend):
     assert model.best_validation_score_ == max(s for s in scores if np.isfinite(s))
     assert all(np.isfinite(backend.to_numpy(a)).all() for a in model.coefs_ + model.intercepts_)
     assert np.isfinite(model.predict(X)).all()
+    model.save(tmp_path / "diverged.bpnn")
+    loaded = MLPRegressor.load(tmp_path / "diverged.bpnn")
+    def read_back(curve):  # a non-finite epoch is stored as null, read back as NaN
+        return np.where(np.isfinite(curve), curve, np.nan)
+
+    np.testing.assert_array_equal(loaded.validation_scores_, read_back(scores))
+    np.testing.assert_array_equal(loaded.loss_curve_, read_back(model.loss_curve_))
 
 
-def test_scikit_learns_accepted_values(backend):
+def test_scikit_learns_accepted_values(backend, tmp_path):
     """n_iter_no_change=inf never stops (scikit-learn's count still kept), momentum=1
     and validation_fraction=0 (without early stopping) are taken; values outside
     scikit-learn's constraints are refused in its words."""
@@ -539,6 +546,8 @@ def test_scikit_learns_accepted_values(backend):
                        momentum=1.0, validation_fraction=0.0, random_state=0).fit(X, y)
     assert model.n_iter_ == 15 and model._no_improvement_count == 14
     assert model._optimizer.learning_rate == model._optimizer.lr == 0.001
+    model.save(tmp_path / "model.bpnn")
+    assert MLPClassifier.load(tmp_path / "model.bpnn").n_iter_no_change == np.inf
     with pytest.raises(ValueError, match="The 'momentum' parameter of MLPClassifier must be a "
                                          r"float in the range \[0.0, 1.0\]. Got 1.5 instead."):
         Classifier(momentum=1.5).fit(X, y)

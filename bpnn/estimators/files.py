@@ -10,6 +10,7 @@ loading starts its optimizer afresh.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import sys
@@ -42,6 +43,21 @@ def _plain(value):
     return None
 
 
+#: The fitted curves, whose epochs after a divergence under early stopping are NaN.
+CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+
+def _finite(value):
+    """A fitted value with NaN and infinity (JSON has neither) as ``None``: in a curve
+    the epochs after a divergence under early stopping, read back as NaN (an infinite
+    one too)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def save_estimator(estimator, path):
     """Write a fitted estimator to ``path`` (atomically); in a distributed job, from rank 0
     only (every rank holds the same model)."""
@@ -53,7 +69,7 @@ def save_estimator(estimator, path):
 
         if not Distributed.world().writer:
             return
-    fitted = {name: _plain(getattr(estimator, name, None)) for name in FITTED}
+    fitted = {name: _finite(_plain(getattr(estimator, name, None))) for name in FITTED}
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in_"] = _plain(estimator.feature_names_in_)
     if hasattr(estimator, "classes_"):
@@ -85,9 +101,12 @@ def load_estimator(cls, path, backend=None):
     params = schema.mapping(path, extra.get("params"), "extra.params")
     fitted = schema.mapping(path, extra.get("fitted"), "extra.fitted")
     estimator = _with_params(cls, path, params)
-    for name in FITTED:
-        setattr(estimator, name, fitted.get(name))
     _check_fitted(path, fitted, network, is_classifier(estimator))
+    for name in FITTED:
+        value = fitted.get(name)
+        if name in CURVES and value is not None:
+            value = [math.nan if item is None else item for item in value]
+        setattr(estimator, name, value)
     names = fitted.get("feature_names_in_")
     if names is not None:  # scikit-learn compares them as a host array
         estimator.feature_names_in_ = get_backend("numpy").to_numpy(names)
@@ -130,9 +149,9 @@ def _check_fitted(path, fitted, network, classifier):
         field(name, schema.integer, allow_none=True)
     for name in ("loss_", "best_loss_", "best_validation_score_"):
         field(name, schema.number, allow_none=True)
-    for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+    for name in CURVES:  # an epoch after a divergence under early stopping is None (NaN)
         if fitted.get(name) is not None:
-            field(name, schema.sequence, item=schema.number)
+            field(name, schema.sequence, item=functools.partial(schema.number, allow_none=True))
     if fitted.get("feature_names_in_") is not None:
         field("feature_names_in_", schema.sequence, n_features, schema.text)
     if classifier:

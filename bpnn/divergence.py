@@ -15,11 +15,15 @@ import math
 from .update import assign
 
 
-class DivergenceError(FloatingPointError):
+class DivergenceError(FloatingPointError, ValueError):
     """Training produced a NaN or infinite loss or weight.
 
     The network keeps its last finite weights (those before the failing
     step); no checkpoint is written from a diverged state.
+
+    A ``FloatingPointError`` and, as scikit-learn's estimators raise a
+    ``ValueError`` for a solver that produced non-finite weights, a
+    ``ValueError`` too: code that catches either catches it.
 
     Attributes
     ----------

@@ -83,13 +83,15 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
         Bytes of GPU memory streamed data may take to be moved there once
         (default: half the free device memory); larger data stays streamed.
         On the CPU, files and memory maps are always streamed.
-    on_divergence : {"raise", "reduce_lr"}, default "raise"
+    on_divergence : {"raise", "reduce_lr", "continue"}, default "raise"
         When a loss or weight becomes NaN or infinite: raise
         :class:`DivergenceError` naming the epoch and step (the network keeps
         the weights from before that step), or go back to the start of the
         epoch, multiply the learning rate by 0.1 and train the epoch again
         (at most 5 times per fit; each retry is listed in
-        ``network.divergences``).
+        ``network.divergences``); or, ``"continue"``, train on without checking,
+        as scikit-learn's MLPs do (the losses, the weights and what callbacks
+        log become NaN; a callback keeping the best weights can restore them).
     sample_weight : array_like, shape (n_samples,), optional
         Non-negative weights of the samples (arrays only, not streams): each
         batch's loss is the weighted mean ``sum w_i E_i / sum w_i``, so an
@@ -177,8 +179,9 @@ def fit(network, X, T, *, epochs=1, batch_size=32, optimizer="sgd", shuffle=True
 def _check_choices(verbose, on_divergence):
     if verbose not in (0, 1, 2) or isinstance(verbose, float):
         raise InputError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    if on_divergence not in ("raise", "reduce_lr"):
-        raise InputError(f"on_divergence must be 'raise' or 'reduce_lr', got {on_divergence!r}")
+    if on_divergence not in ("raise", "reduce_lr", "continue"):
+        raise InputError("on_divergence must be 'raise', 'reduce_lr' or 'continue', got "
+                         f"{on_divergence!r}")
 
 
 def _checked_callbacks(callbacks):
@@ -342,6 +345,7 @@ class Run:
         self.step = TrainStep(network, optimizer, l2=self.l2, l2_shared=self.l2_shared,
                               distributed=self.dist)
         saves = self.checkpoint is not None and self.writer
+        checks = self.on_divergence != "continue"
         epochs = range(self.start_epoch, self.epochs)
         last = epochs[-1] if len(epochs) else None
         for epoch in epochs:
@@ -355,7 +359,8 @@ class Run:
                 total, seen = self._steps(batches())
                 epoch_loss = float(total) / seen
                 # the parameters fetched anew: where arrays are immutable the step made new ones
-                if math.isfinite(epoch_loss) and all_finite(xp, network.parameters):
+                if not checks or (math.isfinite(epoch_loss)
+                                  and all_finite(xp, network.parameters)):
                     break
                 self._diverged(batches, epoch)
             logs = {"loss": epoch_loss}

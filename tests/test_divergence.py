@@ -27,6 +27,8 @@ def test_a_non_finite_loss_is_found_at_its_step(backend):
                        ) as caught:
         net.fit(X, Tbad, epochs=3, batch_size=1, shuffle=False, optimizer=SGD(lr=0.1))
     assert (caught.value.epoch, caught.value.step) == (0, BAD_ROW)
+    # scikit-learn's users catch ValueError; callers before caught FloatingPointError
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, FloatingPointError)
     # the weights are exactly those after the 13 good steps before it
     reference = net_on(backend)
     reference.fit(X[:BAD_ROW], T[:BAD_ROW], epochs=1, batch_size=1, shuffle=False,
@@ -92,5 +94,18 @@ def test_reduce_lr_gives_up_after_five_cuts():
 
 
 def test_bad_on_divergence_option():
-    with pytest.raises(ValueError, match="on_divergence must be 'raise' or 'reduce_lr'"):
+    with pytest.raises(ValueError,
+                       match="on_divergence must be 'raise', 'reduce_lr' or 'continue'"):
         net_on(bpnn.get_backend("numpy")).fit(X, T, on_divergence="ignore")
+
+
+def test_continue_trains_on_through_a_divergence(backend):
+    """on_divergence="continue" (scikit-learn's behaviour): no error, the epochs run on,
+    the losses of the diverged epochs are not finite."""
+    Tbad = T.copy()
+    Tbad[BAD_ROW] = 1e300
+    net = net_on(backend)
+    history = net.fit(X, Tbad, epochs=3, batch_size=1, shuffle=False, optimizer=SGD(lr=0.1),
+                      on_divergence="continue")
+    assert len(history["loss"]) == 3 and not np.isfinite(history["loss"]).any()
+    assert net.divergences == []

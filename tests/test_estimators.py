@@ -119,6 +119,63 @@ def test_partial_fit_and_warm_start_equal_scikit_learn(backend):
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("options", [
+    pytest.param({"solver": "adam"}, id="adam"),
+    pytest.param({"solver": "sgd", "learning_rate": "invscaling"}, id="sgd-invscaling"),
+    pytest.param({"solver": "sgd", "learning_rate": "adaptive", "tol": 0.5,
+                  "n_iter_no_change": 2}, id="sgd-adaptive"),
+])
+def test_private_names_give_scikit_learns_values(options):
+    """What code written for scikit-learn's MLPs reads of their private state:
+    ``_optimizer.learning_rate`` and ``_no_improvement_count``, after a fit and after a
+    warm-started one."""
+    X, y, _ = _data()
+    settings = {"hidden_layer_sizes": (4,), "max_iter": 9, "batch_size": 20,
+                "random_state": 0, "warm_start": True, **options}
+    theirs = neural_network.MLPClassifier(**settings)
+    ours = MLPClassifier(**settings)
+    for _ in range(2):
+        theirs.fit(X, y)
+        ours.fit(X, y)
+        assert ours._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate,
+                                                              rel=1e-12)
+        assert ours._no_improvement_count == theirs._no_improvement_count
+        assert ours.n_iter_ == theirs.n_iter_
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_lbfgs_on_numpy_is_scikit_learns_run(kind):
+    """On NumPy data solver="lbfgs" is scikit-learn's SciPy L-BFGS-B run: the same
+    iterations, loss, weights and, past max_fun, the same warning."""
+    X, y, w = _data()
+    if kind == "regressor":
+        y = X @ [0.5, -1.0, 0.3, 0.0] + 0.1 * X[:, 1] ** 2
+        ours_cls, theirs_cls = MLPRegressor, neural_network.MLPRegressor
+    else:
+        ours_cls, theirs_cls = MLPClassifier, neural_network.MLPClassifier
+    settings = {"hidden_layer_sizes": (6,), "activation": "tanh", "solver": "lbfgs",
+                "alpha": 0.01, "random_state": 0, "max_iter": 30}
+    theirs = theirs_cls(**settings).fit(X, y, sample_weight=w)
+    ours = ours_cls(**settings).fit(X, y, sample_weight=w)
+    assert ours.n_iter_ == theirs.n_iter_ == 30
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
+    for mine, sk in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, sk, rtol=1e-7, atol=1e-9)
+    assert len(ours.loss_curve_) == ours.n_iter_ and ours.loss_curve_[-1] == ours.loss_
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        ours_cls(**{**settings, "max_fun": 5}).fit(X, y)
+    # scikit-learn's objective under its name: the loss and gradient at a packed vector
+    theta = np.concatenate([a.ravel() for a in ours.coefs_ + ours.intercepts_])
+    targets = ours._label_binarizer.transform(y) if kind == "classifier" else y
+    loss, grad = ours._loss_grad_lbfgs(theta, X, targets, w)
+    sk_loss, sk_grad = theirs._loss_grad_lbfgs(
+        theta, X, targets if targets.ndim == 2 else targets[:, None], w,
+        [X] + [None] * (theirs.n_layers_ - 1), [None] * (theirs.n_layers_ - 1),
+        [None] * (theirs.n_layers_ - 1), [None] * (theirs.n_layers_ - 1))
+    assert loss == pytest.approx(sk_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, sk_grad, rtol=1e-9, atol=1e-13)
+
+
 def test_lbfgs_reaches_scipy_minimum_on_a_convex_problem(backend):
     """Without hidden layers the log-loss is convex: our L-BFGS and SciPy's meet."""
     Classifier, Regressor = on(backend)
@@ -183,7 +240,12 @@ def test_backends_agree_with_numpy(backend, solver, dtype):
     # amplify it, so its run is kept short
     settings = {"hidden_layer_sizes": (8,), "solver": solver, "random_state": 0,
                 "max_iter": 8 if solver == "lbfgs" else 20, "batch_size": 32}
-    reference = MLPClassifier(**settings, backend="numpy").fit(X, y, sample_weight=w)
+    # on NumPy data lbfgs is SciPy's L-BFGS-B, scikit-learn's run; every other backend
+    # runs bpnn's L-BFGS, whose reference is array_api_strict (NumPy underneath)
+    where = "array_api_strict" if solver == "lbfgs" else "numpy"
+    if backend.name == "numpy" and solver == "lbfgs":
+        pytest.skip("numpy's lbfgs is scikit-learn's: test_lbfgs_on_numpy_is_scikit_learns_run")
+    reference = MLPClassifier(**settings, backend=where).fit(X, y, sample_weight=w)
     ours = MLPClassifier(**settings, backend=backend.name).fit(X, y, sample_weight=w)
     tolerance = {"rtol": 1e-7, "atol": 1e-10} if dtype == "float64" else \
         {"rtol": 1e-4, "atol": 1e-6}
@@ -443,11 +505,95 @@ def test_divergence_stops_with_a_clear_error_and_finite_weights(backend):
     X, y, _ = _data()
     model = Regressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e6, momentum=0.0,
                          max_iter=50, random_state=0)
-    with pytest.raises(bpnn.DivergenceError, match="diverged"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights.*"
+                                         "diverged") as caught:
         model.fit(X * 1e3, y * 1e3)
+    assert isinstance(caught.value, bpnn.DivergenceError)
     assert all(np.isfinite(backend.to_numpy(W)).all() for W in model.coefs_ + model.intercepts_)
     assert all(np.isfinite(model.loss_curve_))
     assert np.isfinite(model.predict(X)).all()
+
+
+def test_early_stopping_trains_on_through_a_divergence(backend, tmp_path):
+    """scikit-learn's behaviour: no error, NaN validation scores from the divergence on,
+    and the best weights restored (finite); the model saves and loads (NaN epochs too)."""
+    Classifier, Regressor = on(backend)
+    X, y, _ = _data()
+    model = Regressor(hidden_layer_sizes=(8,), activation="identity", solver="sgd",
+                      learning_rate_init=1.0, max_iter=12, early_stopping=True,
+                      n_iter_no_change=20, random_state=0).fit(X * 10, y)
+    scores = model.validation_scores_
+    assert model.n_iter_ == 12 and np.isnan(scores[-1]) and isinstance(scores[-1], float)
+    assert model.best_validation_score_ == max(s for s in scores if np.isfinite(s))
+    assert all(np.isfinite(backend.to_numpy(a)).all() for a in model.coefs_ + model.intercepts_)
+    assert np.isfinite(model.predict(X)).all()
+    model.save(tmp_path / "diverged.bpnn")
+    loaded = MLPRegressor.load(tmp_path / "diverged.bpnn")
+    def read_back(curve):  # a non-finite epoch is stored as null, read back as NaN
+        return np.where(np.isfinite(curve), curve, np.nan)
+
+    np.testing.assert_array_equal(loaded.validation_scores_, read_back(scores))
+    np.testing.assert_array_equal(loaded.loss_curve_, read_back(model.loss_curve_))
+
+
+def test_scikit_learns_accepted_values(backend, tmp_path):
+    """n_iter_no_change=inf never stops (scikit-learn's count still kept), momentum=1
+    and validation_fraction=0 (without early stopping) are taken; values outside
+    scikit-learn's constraints are refused in its words."""
+    Classifier, Regressor = on(backend)
+    X, y, _ = _data()
+    model = Classifier((4,), solver="sgd", max_iter=15, tol=1e9, n_iter_no_change=np.inf,
+                       momentum=1.0, validation_fraction=0.0, random_state=0).fit(X, y)
+    assert model.n_iter_ == 15 and model._no_improvement_count == 14
+    assert model._optimizer.learning_rate == model._optimizer.lr == 0.001
+    model.save(tmp_path / "model.bpnn")
+    assert MLPClassifier.load(tmp_path / "model.bpnn").n_iter_no_change == np.inf
+    with pytest.raises(ValueError, match="The 'momentum' parameter of MLPClassifier must be a "
+                                         r"float in the range \[0.0, 1.0\]. Got 1.5 instead."):
+        Classifier(momentum=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="The 'n_iter_no_change' parameter"):
+        Classifier(n_iter_no_change=0.5).fit(X, y)
+
+
+def test_assigned_weights_reach_the_network(backend):
+    """coefs_ and intercepts_ are assignable as in scikit-learn: the start of partial_fit
+    or a warm start on an estimator not fitted yet, and written into a fitted one."""
+    Classifier, Regressor = on(backend)
+    X, y, _ = _data()
+    settings = {"hidden_layer_sizes": (5,), "solver": "sgd", "max_iter": 3, "random_state": 0,
+                "warm_start": True}
+    first = Classifier(**settings).fit(X, y)
+    start = [backend.to_numpy(a, copy=True) for a in first.coefs_ + first.intercepts_]
+    first.fit(X, y)
+    second = Classifier(**settings)
+    second.coefs_ = start[:2]
+    second.coefs_[1] = start[1]  # items of the assigned list may be set, as in scikit-learn
+    second.intercepts_ = start[2:]
+    second.fit(X, y)  # the continued run: 3 more epochs from those weights
+    for mine, theirs in zip(second.coefs_ + second.intercepts_, first.coefs_ + first.intercepts_):
+        np.testing.assert_allclose(backend.to_numpy(mine), backend.to_numpy(theirs), rtol=1e-12)
+    second.coefs_[0] = np.zeros((4, 5))  # into the fitted network
+    assert not np.any(backend.to_numpy(second.network_.parameters[0]))
+    second.intercepts_ = [np.zeros(5), np.full(3, 7.0)]
+    np.testing.assert_allclose(second.predict_proba(X), 1 / 3)
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(5, 3\), got \(5, 2\)"):
+        second.coefs_[1] = np.zeros((5, 2))
+    fresh = Classifier(**settings)
+    fresh.coefs_, fresh.intercepts_ = start[:2], start[2:3]
+    with pytest.raises(ValueError, match="intercepts_ must hold one array per layer"):
+        fresh.fit(X, y)
+
+
+def test_labels_only_numpy_holds_on_a_device(backend):
+    """Strings as labels of device data: the fit keeps them on the host, predict gives
+    them back as a NumPy array, score compares them there."""
+    X, y, _ = _data()
+    labels = np.array(["cat", "dog", "emu"])[y]
+    model = MLPClassifier((6,), max_iter=30, random_state=0).fit(backend.asarray(X), labels)
+    predicted = model.predict(backend.asarray(X))
+    assert isinstance(predicted, np.ndarray) and predicted.dtype.kind == "U"
+    np.testing.assert_array_equal(predicted, model.predict(X))
+    assert model.score(backend.asarray(X), labels) == pytest.approx(model.score(X, labels))
 
 
 def test_not_converged_warns(backend):
@@ -464,12 +610,23 @@ def test_not_converged_warns(backend):
         assert record.filename == __file__, (record.filename, str(record.message))
 
 
-def test_verbose_prints_epochs(backend, capsys):
+def test_verbose_prints_scikit_learns_lines(backend, capsys):
+    """scikit-learn's lines: the loss of each epoch (counted from 1 in every fit), the
+    validation score under early stopping, and why the run stopped."""
     Classifier, Regressor = on(backend)
     X, y, _ = _data()
-    Classifier((4,), max_iter=3, verbose=True).fit(X, y)
-    out = capsys.readouterr().out
-    assert out.count("loss:") == 3
+    model = Classifier((4,), max_iter=3, verbose=True).fit(X, y)
+    assert capsys.readouterr().out.splitlines() == [
+        "Iteration %d, loss = %.8f" % (epoch + 1, loss)
+        for epoch, loss in enumerate(model.loss_curve_)]
+    model = Classifier((4,), max_iter=50, verbose=1, early_stopping=True, tol=10.0,
+                       n_iter_no_change=2, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["Iteration 1, loss = %.8f" % model.loss_curve_[0],
+                         "Validation score: %f" % model.validation_scores_[0]]
+    assert lines[-1] == ("Validation score did not improve more than tol=10.000000 for 2 "
+                         "consecutive epochs. Stopping.")
+    assert model.n_iter_ == 4 and len(lines) == 2 * 4 + 1  # the first epoch sets the best
 
 
 # -- files -------------------------------------------------------------------------------

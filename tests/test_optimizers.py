@@ -169,8 +169,14 @@ def test_lookup_and_errors():
         SGD(lr=-1)
     with pytest.raises(ValueError, match="lr must be a finite number"):
         Adam(lr=float("nan"))
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
-        SGD(momentum=1.0)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\]"):
+        SGD(momentum=1.5)
+    assert SGD(momentum=1.0).momentum == 1.0 == SGD(lr=0.5, momentum=1.0).config()["momentum"]
+    assert SGD(lr=0.25).learning_rate == 0.25  # scikit-learn's name
+    adam = Adam(lr=0.1)
+    assert adam.learning_rate == 0.1
+    adam.advance(), adam.advance()  # scikit-learn's bias-corrected rate after two steps
+    assert adam.learning_rate == pytest.approx(0.1 * (1 - 0.999 ** 2) ** 0.5 / (1 - 0.9 ** 2))
     with pytest.raises(ValueError, match=r"beta_2 must be in \[0, 1\)"):
         Adam(beta_2=1.0)
     assert repr(SGD(lr=0.1)) == "SGD(lr=0.1, momentum=0.0, nesterov=False)"

@@ -14,18 +14,28 @@ decide results:
   and ``n_iter_no_change``, the ``invscaling`` and ``adaptive`` schedules, and
   the validation split of ``early_stopping``;
 * one ``RandomState`` per fit draws the weights, the split and the shuffles in
-  scikit-learn's order, so the same ``random_state`` gives scikit-learn's run.
+  scikit-learn's order, so the same ``random_state`` gives scikit-learn's run;
+* on NumPy data ``solver="lbfgs"`` is scikit-learn's own SciPy L-BFGS-B run
+  (:mod:`bpnn.estimators.scipy_lbfgs`); on other backends bpnn's L-BFGS;
+* the parameters are checked by scikit-learn's ``_parameter_constraints``, so
+  its messages and accepted values hold by construction;
+* the names of scikit-learn's private state that code written for its MLPs
+  reads (``_no_improvement_count``, ``_optimizer.learning_rate``,
+  ``_loss_grad_lbfgs``) give the same quantities here.
 """
 
 from __future__ import annotations
 
 import functools
-import numbers
+import math
+from numbers import Integral, Real
 
+from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -35,17 +45,18 @@ from sklearn.utils.validation import (
 from ..activations import ACTIVATIONS
 from ..backends import FLOAT_DTYPES, infer_backend_name
 from ..builders import mlp
-from ..callbacks import Callback, LearningRateScheduler
 from ..caller import warn
 from ..distributed import Start
-from ..initializers import FanSumUniform, get_initializer
+from ..divergence import DivergenceError
+from ..initializers import FanSumUniform, Initializer, get_initializer
 from ..lbfgs import lbfgs
 from ..optimizers import SGD, Adam
 from ..validation import weight_column
+from . import weights as parameters
+from .epochs import InverseScaling, Progress, ValidationScore
+from .scipy_lbfgs import NON_FINITE, objective, scipy_lbfgs
 from .stopping import NoImprovement
 
-SOLVERS = ("lbfgs", "sgd", "adam")
-SCHEDULES = ("constant", "invscaling", "adaptive")
 #: scikit-learn's names of the output activations, by bpnn name.
 SKLEARN_NAMES = {"sigmoid": "logistic"}
 
@@ -56,7 +67,7 @@ def _fail(estimator, name, requirement, value):
 
 
 def _is_number(value, integral=False):
-    kind = numbers.Integral if integral else numbers.Real
+    kind = Integral if integral else Real
     return isinstance(value, kind) and not isinstance(value, bool)
 
 
@@ -66,6 +77,22 @@ def stochastic(estimator):
         raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                              f"{estimator.solver} is not stochastic.")
     return True
+
+
+def validated(method):
+    """A fit method with its parameters checked first by scikit-learn's ``_validate_params``
+    (what its ``_fit_context(prefer_skip_nested_validation=True)`` does, in a frame of
+    bpnn's own, so that warnings still point at the caller's line): skipped where
+    scikit-learn's config says ``skip_parameter_validation``, and skipped for the
+    scikit-learn functions the fit calls."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        if not get_config()["skip_parameter_validation"]:
+            self._validate_params()
+        with config_context(skip_parameter_validation=True):
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 def scoped(method):
@@ -83,18 +110,45 @@ def scoped(method):
     return run
 
 
-class ValidationScore(Callback):
-    """Log ``val_score`` (accuracy or R²) on the validation set after every epoch."""
-
-    def __init__(self, score):
-        self.score = score
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["val_score"] = self.score()
-
-
 class BaseMLP(BaseEstimator):
     """Base class of :class:`MLPClassifier` and :class:`MLPRegressor` (see them)."""
+
+    #: scikit-learn's constraints of its MLPs' parameters (checked by its
+    #: ``_validate_params``), widened where bpnn offers more (an activation per layer,
+    #: any registered activation, no hidden layer), and bpnn's own parameters'.
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [str, list, tuple],  # the names are checked against the registry
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {math.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        # bpnn's own
+        "backend": [str],  # a backend name, with an optional ":device"
+        "dtype": [None, StrOptions(set(FLOAT_DTYPES))],
+        "output_activation": [None, str],  # each estimator checks the name
+        "init": [None, str, Initializer],
+        "restore_best_weights": [None, "boolean"],
+        "distributed": ["boolean"],
+    }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -158,45 +212,9 @@ class BaseMLP(BaseEstimator):
                   f"layer ({n_hidden})", self.activation)
         return [name.lower() for name in names]
 
-    def _check_params(self):
-        """Check every parameter, with scikit-learn's wording, before any work."""
-        def check(name, ok, requirement):
-            if not ok:
-                _fail(self, name, requirement, getattr(self, name))
-
-        number = _is_number
-        check("solver", self.solver in SOLVERS, f"one of {SOLVERS}")
-        check("alpha", number(self.alpha) and self.alpha >= 0, "a float in [0, inf)")
-        check("batch_size", self.batch_size == "auto" or (number(self.batch_size, True)
-                                                          and self.batch_size >= 1),
-              "'auto' or an int >= 1")
-        check("learning_rate", self.learning_rate in SCHEDULES, f"one of {SCHEDULES}")
-        check("learning_rate_init", number(self.learning_rate_init)
-              and self.learning_rate_init > 0, "a float in (0, inf)")
-        check("power_t", number(self.power_t) and self.power_t >= 0, "a float in [0, inf)")
-        check("max_iter", number(self.max_iter, True) and self.max_iter >= 1, "an int >= 1")
-        check("tol", number(self.tol) and self.tol >= 0, "a float in [0, inf)")
-        check("momentum", number(self.momentum) and 0 <= self.momentum < 1,
-              "a float in [0, 1)")
-        check("validation_fraction", number(self.validation_fraction)
-              and 0 < self.validation_fraction < 1, "a float in (0, 1)")
-        for name in ("beta_1", "beta_2"):
-            check(name, number(getattr(self, name)) and 0 <= getattr(self, name) < 1,
-                  "a float in [0, 1)")
-        check("epsilon", number(self.epsilon) and self.epsilon > 0, "a float in (0, inf)")
-        check("n_iter_no_change", number(self.n_iter_no_change, True)
-              and self.n_iter_no_change >= 1, "an int >= 1")
-        check("max_fun", number(self.max_fun, True) and self.max_fun >= 1, "an int >= 1")
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping",
-                     "distributed"):
-            check(name, isinstance(getattr(self, name), (bool, numbers.Integral)), "a bool")
-        check("verbose", isinstance(self.verbose, (bool, numbers.Integral)), "a bool or int")
-        check("restore_best_weights", self.restore_best_weights in (None, True, False),
-              "None, True or False")
-        check("dtype", self.dtype is None or self.dtype in FLOAT_DTYPES,
-              f"None or one of {FLOAT_DTYPES}")
-        check("backend", isinstance(self.backend, str), "a backend name such as 'auto', "
-              "'numpy', 'cupy', 'torch'")
+    def _architecture(self):
+        """The hidden widths and activations, checked (their types were checked by
+        ``_validate_params``): every width a positive int, every activation known."""
         hidden = self._hidden_sizes()
         return hidden, self._hidden_activations(len(hidden))
 
@@ -262,10 +280,12 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X):
         """The network's outputs for ``X`` (device array) and whether X was a device array."""
         check_is_fitted(self, "network_")
+        self._adopt_assigned()
         X, _, on_device = self._validate(X, reset=False)
         return self.network_.forward(self._device(X, self.network_.dtype)), on_device
 
     # -- fitting ------------------------------------------------------------------
+    @validated
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and ``y``.
 
@@ -283,11 +303,29 @@ class BaseMLP(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        DivergenceError
+            A ``ValueError`` (scikit-learn's "Solver produced non-finite parameter
+            weights") naming where the loss or a weight became NaN or infinite;
+            the model keeps its last finite weights.  With ``early_stopping`` the
+            fit goes on instead, as scikit-learn's does: the validation scores
+            turn NaN and the best weights are restored.
         """
         return self._fit(X, y, sample_weight)
 
+    def _check_params(self):
+        """Every parameter checked as ``fit`` checks it (scikit-learn's constraints, then
+        the widths and activation names); returns the hidden widths and activations."""
+        self._validate_params()
+        return self._architecture()
+
     def _first_pass(self, incremental):
-        return not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        """scikit-learn's rule: draw new weights unless there are weights (fitted or
+        assigned to ``coefs_``) and this is a warm start or ``partial_fit``."""
+        has_weights = hasattr(self, "network_") or self._assigned() is not None
+        return not has_weights or (not self.warm_start and not incremental)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         dist = None
@@ -301,7 +339,7 @@ class BaseMLP(BaseEstimator):
             return self._fit_checked(X, y, sample_weight, incremental)
 
     def _fit_checked(self, X, y, sample_weight, incremental):
-        hidden, activations = self._check_params()
+        hidden, activations = self._architecture()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         if y is None:
@@ -312,9 +350,10 @@ class BaseMLP(BaseEstimator):
         # one RandomState per fit draws the weights, the validation split and every
         # shuffle, in scikit-learn's order: the same random_state gives scikit-learn's run
         self._random_state = check_random_state(self.random_state)
-        if first:
-            self._build(X, T, hidden, activations)
+        if first or not hasattr(self, "network_"):
+            self._build(X, T, hidden, activations, assigned=None if first else self._assigned())
         else:
+            self._adopt_assigned()
             self.network_.rng = self.network_.backend.random(self._random_state)
         with self.network_.backend.scope():  # the rest of the fit on the network's device
             self._fit_built(X, T, w, incremental)
@@ -322,7 +361,7 @@ class BaseMLP(BaseEstimator):
 
     def _fit_built(self, X, T, w, incremental):
         """The fit once the network exists: the data moved to its device, then the solver."""
-        strata = T if self._stratify() else None
+        strata = self._strata(T)
         dtype = self.network_.dtype
         X, T = self._device(X, dtype), self._network_targets(self._device(T, dtype))
         if T.shape[1] != self.n_outputs_:
@@ -336,8 +375,15 @@ class BaseMLP(BaseEstimator):
         else:
             self._fit_stochastic(X, T, strata, w, incremental)
 
-    def _build(self, X, T, hidden, activations):
-        """Draw a fresh network (first fit, or a fit without ``warm_start``)."""
+    def _strata(self, T):
+        """What the validation split of ``early_stopping`` is stratified by (host), or
+        ``None``."""
+        return None
+
+    def _build(self, X, T, hidden, activations, assigned=None):
+        """Make the network: freshly drawn weights (first fit, or a fit without
+        ``warm_start``), or the ``(coefs, intercepts)`` assigned to an estimator that had
+        none (then the records the user set are kept)."""
         output, loss, n_outputs = self._output_and_loss(T)
         dtype = self.dtype or ("float32" if str(getattr(X, "dtype", "")).endswith("float32")
                                else "float64")
@@ -349,20 +395,21 @@ class BaseMLP(BaseEstimator):
             from ..distributed import Distributed
 
             Distributed.world().place(network, like=X)
-        network.build(like=X)
+        weights = None
+        if assigned is not None:
+            weights = parameters.check_shapes(parameters.trained_layers(network), *assigned)
+        network.build(like=X, weights=weights)
+        self.__dict__.pop("_assigned_weights", None)
         self.network_ = network
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = SKLEARN_NAMES.get(output, output)
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self.validation_loss_curve_ = None
-        self.validation_scores_ = None
-        self.best_validation_score_ = None
-        self.best_loss_ = None
-        self._optimizer = None
-        self._stopping = None
+        records = {"n_iter_": 0, "t_": 0, "loss_curve_": [], "validation_loss_curve_": None,
+                   "validation_scores_": None, "best_validation_score_": None,
+                   "best_loss_": None, "_optimizer": None, "_stopping": None}
+        for name, value in records.items():
+            if assigned is None or name not in self.__dict__:
+                setattr(self, name, value)
 
     def _network_targets(self, T):
         """The targets (a device array) as the network's outputs."""
@@ -391,13 +438,8 @@ class BaseMLP(BaseEstimator):
         binarized labels for a classifier with one output), as row indices applied on
         the device."""
         n = X.shape[0]
-        stratify = None
-        if strata is not None:
-            owner = infer_backend_name(strata)
-            stratify = strata if owner in (None, "numpy") else \
-                self.network_.backend.to_numpy(strata)
         train, val = train_test_split(list(range(n)), random_state=self._random_state,
-                                      test_size=self.validation_fraction, stratify=stratify)
+                                      test_size=self.validation_fraction, stratify=strata)
         if len(val) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
@@ -409,6 +451,19 @@ class BaseMLP(BaseEstimator):
 
         return (rows(X, train), rows(T, train), rows(w, train)), \
             (rows(X, val), rows(T, val), rows(w, val))
+
+    def _stopping_rule(self, monitor, restore):
+        """The stopping rule, its best value and count carried over (warm start,
+        partial_fit), its settings the current parameters'."""
+        if self._stopping is None or self._stopping.monitor != monitor:
+            self._stopping = NoImprovement(monitor, self.tol, self.n_iter_no_change)
+        stopping = self._stopping
+        stopping.min_delta, stopping.patience = float(self.tol), self.n_iter_no_change
+        stopping.adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
+        stopping.keep_best, stopping.verbose = bool(restore), bool(self.verbose)
+        if restore and stopping.best_weights is None:  # scikit-learn's: the initial weights
+            stopping.best_weights = self.network_.copy_parameters()
+        return stopping
 
     def _fit_stochastic(self, X, T, strata, w, incremental):
         network = self.network_
@@ -432,50 +487,46 @@ class BaseMLP(BaseEstimator):
         restore = self.early_stopping if self.restore_best_weights is None \
             else self.restore_best_weights
         monitor = "loss" if val is None else "val_score"
-        if self._stopping is None or self._stopping.monitor != monitor:
-            self._stopping = NoImprovement(monitor, self.tol, self.n_iter_no_change)
-        stopping = self._stopping  # its best value and count carry over; its settings not
-        stopping.min_delta, stopping.patience = float(self.tol), int(self.n_iter_no_change)
-        stopping.adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
-        stopping.keep_best, stopping.verbose = bool(restore), bool(self.verbose)
+        stopping = self._stopping_rule(monitor, restore)
         callbacks = []
         if val is not None:
             callbacks.append(ValidationScore(lambda: self._score_device(*val)))
-        callbacks.append(self._stopping)
+        if self.verbose:
+            callbacks.append(Progress())
+        callbacks.append(stopping)
         if self.solver == "sgd" and self.learning_rate == "invscaling":
-            callbacks.append(self._invscaling(n, fresh))
+            callbacks.append(InverseScaling(float(self.learning_rate_init),
+                                            float(self.power_t), self.t_, n))
 
         epochs = 1 if incremental else self.max_iter
         previous = network.history
         try:
+            # with early stopping scikit-learn trains on through a divergence (the
+            # validation scores turn NaN) and restores the best weights; without, bpnn
+            # stops at the failing step with the weights from before it
             network.fit(X, T, epochs=epochs, batch_size=batch_size, optimizer=self._optimizer,
                         shuffle=bool(self.shuffle), l2=float(self.alpha), l2_shared=True,
                         sample_weight=None if w is None else w[:, 0],
                         validation_data=None if val is None else val,
-                        callbacks=callbacks, verbose=2 if self.verbose else 0,
+                        callbacks=callbacks, verbose=0,
+                        on_divergence="continue" if self.early_stopping else "raise",
                         distributed=bool(self.distributed))
+        except DivergenceError as error:
+            raise DivergenceError(f"{NON_FINITE} {error}", epoch=error.epoch,
+                                  step=error.step) from None
         finally:  # also after a divergence: the record up to it, the last finite weights
             if network.history is not previous:  # not when fit refused to start
                 self._record(network.history, n, val is not None, monitor)
-        if restore and self._stopping.best_weights is not None:
-            network.restore_parameters(self._stopping.best_weights)
-        if not incremental and not self._stopping.converged and self.n_iter_ == self.max_iter:
+        if restore and stopping.best_weights is not None:
+            network.restore_parameters(stopping.best_weights)
+        if not parameters.all_finite(network):  # continued through a divergence, nothing kept
+            raise DivergenceError(f"{NON_FINITE} The loss became NaN or infinite and "
+                                  "early stopping kept no finite weights.")
+        if not incremental and not stopping.converged and self.n_iter_ == self.max_iter:
             warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                  "optimization hasn't converged yet.", ConvergenceWarning)
 
-    def _invscaling(self, n, fresh):
-        """scikit-learn's ``invscaling``: after each epoch ``lr = lr0 / (t + 1)^power_t``
-        with ``t`` the samples seen so far; a fresh optimizer starts at ``lr0``."""
-        lr0, power, t0 = float(self.learning_rate_init), float(self.power_t), self.t_
-
-        def schedule(epoch, lr):
-            if epoch == 0 and fresh:
-                return lr0
-            return lr0 / (t0 + epoch * n + 1) ** power
-
-        return LearningRateScheduler(schedule)
-
-    def _record(self, history, n, validated, monitor):
+    def _record(self, history, n, has_validation, monitor):
         """The scikit-learn attributes from the record of one fit."""
         losses = list(history["loss"]) if "loss" in history else []
         self.n_iter_ = len(losses)
@@ -483,7 +534,7 @@ class BaseMLP(BaseEstimator):
         self.loss_curve_ = list(self.loss_curve_) + losses
         if losses:
             self.loss_ = losses[-1]
-        if validated:
+        if has_validation:
             self.validation_loss_curve_ = list(self.validation_loss_curve_ or []) + \
                 list(history["val_loss"])
             self.validation_scores_ = list(self.validation_scores_ or []) + \
@@ -502,9 +553,17 @@ class BaseMLP(BaseEstimator):
             from ..distributed import Distributed
 
             distributed = Distributed.world()
-        result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,
-                       max_iter=self.max_iter, max_fun=self.max_fun, gtol=self.tol,
-                       distributed=distributed)
+        options = {"max_iter": self.max_iter, "max_fun": self.max_fun}
+        if network.backend.name == "numpy":
+            result = scipy_lbfgs(network, X, T, w=w, alpha=float(self.alpha), tol=self.tol,
+                                 distributed=distributed, **options)
+        else:
+            try:
+                result = lbfgs(network, X, T, w=w, l2=float(self.alpha), l2_shared=True,
+                               gtol=self.tol, distributed=distributed, **options)
+            except DivergenceError as error:
+                raise DivergenceError(f"{NON_FINITE} {error}", epoch=error.epoch,
+                                      step=error.step) from None
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
         self.loss_curve_ = list(result.losses)
@@ -514,6 +573,42 @@ class BaseMLP(BaseEstimator):
                  f"{result.message}. Increase the number of iterations (max_iter) or scale the "
                  "data (sklearn.preprocessing.StandardScaler).", ConvergenceWarning)
 
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *buffers):
+        """The loss and its gradient at a flat parameter vector: scikit-learn's objective
+        of L-BFGS, under its name and signature (kept for scikit-learn compatibility).
+
+        Parameters
+        ----------
+        packed_coef_inter : ndarray
+            Every ``coefs_`` entry, then every ``intercepts_`` entry, flattened;
+            written into the network's parameters.
+        X : array, shape (n_samples, n_features)
+        y : array, shape (n_samples, n_outputs)
+            The binarized labels (classifier) or the targets.
+        sample_weight : array, shape (n_samples,), optional
+        *buffers
+            scikit-learn's work arrays (activations, deltas, gradients); not
+            needed here, and ignored.
+
+        Returns
+        -------
+        loss : float
+            The mean loss, ``alpha`` shared as in training.
+        grad : ndarray
+            Its gradient, packed as ``packed_coef_inter``.
+        """
+        check_is_fitted(self, "network_")
+        network = self.network_
+        with network.backend.scope():
+            dtype = network.dtype
+            X = self._device(X, dtype)
+            T = self._device(y, dtype)
+            T = network.xp.reshape(T, (-1, 1)) if T.ndim == 1 else T
+            w = None if sample_weight is None else \
+                weight_column(network.backend, sample_weight, dtype, X.shape[0])
+            return objective(network, X, self._network_targets(T), w,
+                             float(self.alpha))(packed_coef_inter)
+
     # -- files ------------------------------------------------------------------------
     def save(self, path):
         """Write the fitted estimator to ``path``: a pickle-free bpnn model file holding
@@ -521,6 +616,8 @@ class BaseMLP(BaseEstimator):
         :mod:`bpnn.estimators.files`); :meth:`load` reads it on any backend."""
         from .files import save_estimator
 
+        if hasattr(self, "network_"):
+            self._adopt_assigned()
         save_estimator(self, path)
 
     @classmethod
@@ -542,15 +639,70 @@ class BaseMLP(BaseEstimator):
     def coefs_(self):
         """The weight matrices ``W`` (n_in, n_out) of each layer, the network's own arrays
         (NumPy arrays on the numpy backend, else the backend's); an RBF layer's are its
-        centres."""
-        check_is_fitted(self, "network_")
-        return [layer.params[0] for layer in self.network_.layers if layer.params]
+        centres.
+
+        Assignable, as in scikit-learn: ``model.coefs_ = [...]`` (or setting one
+        entry, ``model.coefs_[0] = W``) puts those values in the network, shapes
+        checked, for ``predict``, ``partial_fit`` or a ``warm_start`` fit; on an
+        estimator not fitted yet, with ``intercepts_``, they are the initial weights
+        of the next ``partial_fit`` or ``warm_start`` fit.
+        """
+        return self._layer_arrays(parameters.COEFS)
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self._assign(parameters.COEFS, value)
 
     @property
     def intercepts_(self):
-        """The bias vectors ``b`` (n_out,) of each layer (an RBF layer's widths)."""
+        """The bias vectors ``b`` (n_out,) of each layer (an RBF layer's widths);
+        assignable as :attr:`coefs_` is."""
+        return self._layer_arrays(parameters.INTERCEPTS)
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._assign(parameters.INTERCEPTS, value)
+
+    def _layer_arrays(self, kind):
+        assigned = self.__dict__.get("_assigned_weights", {})
+        if kind in assigned:  # the very list assigned, so that its items may be set
+            return assigned[kind]
         check_is_fitted(self, "network_")
-        return [layer.params[1] for layer in self.network_.layers if layer.params]
+        return parameters.LayerArrays(self.network_, kind)
+
+    def _assign(self, kind, value):
+        self.__dict__.setdefault("_assigned_weights", {})[kind] = value
+
+    def _assigned(self):
+        """``(coefs, intercepts)`` assigned to an estimator that has no network yet (both
+        needed), or ``None``."""
+        assigned = self.__dict__.get("_assigned_weights", {})
+        if parameters.COEFS in assigned and parameters.INTERCEPTS in assigned:
+            return assigned[parameters.COEFS], assigned[parameters.INTERCEPTS]
+        return None
+
+    def _adopt_assigned(self):
+        """Copy assigned ``coefs_``/``intercepts_`` into the network (before it is used)."""
+        assigned = self.__dict__.get("_assigned_weights")
+        if assigned and hasattr(self, "network_"):
+            parameters.adopt(self.network_, assigned.get(parameters.COEFS),
+                             assigned.get(parameters.INTERCEPTS))
+            del self.__dict__["_assigned_weights"]
+
+    @property
+    def _no_improvement_count(self):
+        """scikit-learn's name (private, read by code written for its MLPs; kept for that
+        compatibility) of the stopping rule's count: epochs in a row without an
+        improvement by ``tol``."""
+        stopping = getattr(self, "_stopping", None)
+        return 0 if stopping is None else stopping.wait
+
+    @_no_improvement_count.setter
+    def _no_improvement_count(self, value):
+        if getattr(self, "_stopping", None) is None:
+            self._stopping = NoImprovement("val_score" if self.early_stopping else "loss",
+                                           self.tol, self.n_iter_no_change)
+        self._stopping.wait = value
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

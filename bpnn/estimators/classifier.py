@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -10,11 +11,12 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, scoped, stochastic
+from .base import BaseMLP, scoped, stochastic, validated
 
 _OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 
@@ -40,8 +42,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         activation of :data:`bpnn.ACTIVATIONS` (``"softsign"``, ``"gelu"``, ...),
         or ``"rbf"`` for a layer of Gaussian radial basis units.
     solver : {"adam", "sgd", "lbfgs"}, default "adam"
-        ``"lbfgs"`` is a full-batch L-BFGS written against the Array API
-        standard (:func:`bpnn.lbfgs.lbfgs`): it runs on the GPU too.
+        ``"lbfgs"`` on the numpy backend is scikit-learn's run (SciPy's
+        L-BFGS-B, :mod:`bpnn.estimators.scipy_lbfgs`); on the other backends a
+        full-batch L-BFGS written against the Array API standard
+        (:func:`bpnn.lbfgs.lbfgs`): it runs on the GPU too.
     alpha : float, default 1e-4
         L2 penalty, scikit-learn's convention: each batch minimizes
         ``(sum_i w_i E_i + alpha/2 sum W²) / sum_i w_i``.
@@ -58,11 +62,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     random_state : int, RandomState or None, default None
         Seeds the initial weights, the shuffles and the validation split.
     tol : float, default 1e-4
-    verbose : bool, default False
-        Print one line per epoch.
+    verbose : bool or int, default False
+        Print scikit-learn's lines: ``Iteration 1, loss = ...`` per epoch, the
+        validation score with early stopping, and why the run stopped.
     warm_start : bool, default False
         Continue from the fitted weights on the next ``fit``.
     momentum : float, default 0.9
+        In ``[0, 1]``.
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the data (stratified) and stop when
@@ -71,7 +77,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     validation_fraction : float, default 0.1
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         Adam's.
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or np.inf, default 10
+        ``np.inf`` never stops early.
     max_fun : int, default 15000
         The most loss evaluations of lbfgs.
     backend : str, default "auto"
@@ -140,6 +147,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "output_activation": [None, StrOptions(set(_OUTPUTS))],
+    }
+
     # -- targets ----------------------------------------------------------------------
     def _training_data(self, X, y, sample_weight, incremental, reset):
         X, y, on_device = self._validate(X, y, reset=reset)
@@ -182,15 +194,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                              f"[{X.shape[0]}, {labels.shape[0]}]")
         return labels
 
-    def _stratify(self):
-        return self.n_outputs_ == 1  # scikit-learn stratifies binary problems only
+    def _strata(self, T):
+        """scikit-learn's: the binarized labels as booleans (so a class too small to
+        split is named ``'True'`` as there), for one output only (not multilabel)."""
+        return T.astype(bool) if self.n_outputs_ == 1 else None
 
     def _output_and_loss(self, T):
         kind = self._label_binarizer.y_type_
         choice = self.output_activation
-        if choice is not None and choice not in _OUTPUTS:
-            raise ValueError(f"The 'output_activation' parameter of MLPClassifier must be None, "
-                             f"'softmax' or 'logistic'. Got {choice!r} instead.")
         output = _OUTPUTS.get(choice) or ("softmax" if kind == "multiclass" else "sigmoid")
         if output == "sigmoid" and kind == "multiclass":
             raise ValueError("output_activation='logistic' needs binary or multilabel targets; "
@@ -211,6 +222,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # -- fit -------------------------------------------------------------------------
     @available_if(stochastic)
+    @validated
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 
@@ -266,8 +278,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             labels = xp.astype(Y > 0.5, xp.int64)
             return self._output(labels, on_device)
         index = xp.argmax(Y, axis=1)
-        if on_device:
+        if on_device and self.classes_.dtype.kind in "biuf":
             return xp.take(self.network_.backend.asarray(self.classes_), index, axis=0)
+        # host input; or labels no array library but NumPy holds (strings, objects):
+        # those come back as a NumPy array
         return self.classes_[self.network_.backend.to_numpy(index)]
 
     def to_onnx(self, path=None, *, input_name="X", opset=None):
@@ -296,12 +310,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Mean accuracy on ``(X, y)`` (subset accuracy for multilabel targets).
 
         Host data is scored by scikit-learn's ``accuracy_score``; device arrays
-        on the device.
+        on the device, but for labels only NumPy holds (strings), which are
+        compared on the host.
         """
         if infer_backend_name(X) in (None, "numpy"):
             return super().score(X, y, sample_weight=sample_weight)
         xp = self.network_.xp
         predicted = self.predict(X)
+        if infer_backend_name(predicted) in (None, "numpy"):  # labels such as strings
+            host = self.network_.backend.to_numpy
+            labels = y if infer_backend_name(y) in (None, "numpy") else host(y)
+            weights = sample_weight if infer_backend_name(sample_weight) in (None, "numpy") \
+                else host(sample_weight)
+            return float(accuracy_score(labels, predicted, sample_weight=weights))
         labels = self._device(y, predicted.dtype)
         if labels.ndim == 2 and predicted.ndim == 1:
             labels = xp.reshape(labels, (-1,))

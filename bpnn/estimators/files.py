@@ -10,6 +10,9 @@ loading starts its optimizer afresh.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import sys
 
 from sklearn.base import is_classifier
@@ -40,6 +43,21 @@ def _plain(value):
     return None
 
 
+#: The fitted curves, whose epochs after a divergence under early stopping are NaN.
+CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+
+def _finite(value):
+    """A fitted value with NaN and infinity (JSON has neither) as ``None``: in a curve
+    the epochs after a divergence under early stopping, read back as NaN (an infinite
+    one too)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def save_estimator(estimator, path):
     """Write a fitted estimator to ``path`` (atomically); in a distributed job, from rank 0
     only (every rank holds the same model)."""
@@ -51,7 +69,7 @@ def save_estimator(estimator, path):
 
         if not Distributed.world().writer:
             return
-    fitted = {name: _plain(getattr(estimator, name, None)) for name in FITTED}
+    fitted = {name: _finite(_plain(getattr(estimator, name, None))) for name in FITTED}
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in_"] = _plain(estimator.feature_names_in_)
     if hasattr(estimator, "classes_"):
@@ -59,6 +77,8 @@ def save_estimator(estimator, path):
         fitted["label_type"] = estimator._label_binarizer.y_type_
         fitted["two_column"] = bool(estimator._two_column)
     params = {name: _plain(value) for name, value in estimator.get_params().items()}
+    if params["n_iter_no_change"] == math.inf:  # scikit-learn's "never stop": JSON has no inf
+        params["n_iter_no_change"] = "inf"
     extra = {"estimator": type(estimator).__name__, "params": params, "fitted": fitted}
     save_model(estimator.network_, path, extra=extra)
 
@@ -81,9 +101,12 @@ def load_estimator(cls, path, backend=None):
     params = schema.mapping(path, extra.get("params"), "extra.params")
     fitted = schema.mapping(path, extra.get("fitted"), "extra.fitted")
     estimator = _with_params(cls, path, params)
-    for name in FITTED:
-        setattr(estimator, name, fitted.get(name))
     _check_fitted(path, fitted, network, is_classifier(estimator))
+    for name in FITTED:
+        value = fitted.get(name)
+        if name in CURVES and value is not None:
+            value = [math.nan if item is None else item for item in value]
+        setattr(estimator, name, value)
     names = fitted.get("feature_names_in_")
     if names is not None:  # scikit-learn compares them as a host array
         estimator.feature_names_in_ = get_backend("numpy").to_numpy(names)
@@ -103,6 +126,8 @@ def _with_params(cls, path, params):
         schema.finite_json(path, value, f"extra.params.{name}")
     schema.integer(path, params.get("random_state"), "extra.params.random_state",
                    high=2 ** 32 - 1, allow_none=True)
+    if params.get("n_iter_no_change") == "inf":
+        params["n_iter_no_change"] = math.inf
     estimator = schema.built(path, "extra.params", cls, **params)
     if isinstance(estimator.hidden_layer_sizes, list):
         estimator.hidden_layer_sizes = tuple(estimator.hidden_layer_sizes)
@@ -124,9 +149,9 @@ def _check_fitted(path, fitted, network, classifier):
         field(name, schema.integer, allow_none=True)
     for name in ("loss_", "best_loss_", "best_validation_score_"):
         field(name, schema.number, allow_none=True)
-    for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+    for name in CURVES:  # an epoch after a divergence under early stopping is None (NaN)
         if fitted.get(name) is not None:
-            field(name, schema.sequence, item=schema.number)
+            field(name, schema.sequence, item=functools.partial(schema.number, allow_none=True))
     if fitted.get("feature_names_in_") is not None:
         field("feature_names_in_", schema.sequence, n_features, schema.text)
     if classifier:

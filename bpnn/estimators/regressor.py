@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ..backends import infer_backend_name
-from .base import BaseMLP, scoped, stochastic
+from .base import BaseMLP, scoped, stochastic, validated
 
 #: The regressor's losses and the output activation each pairs with.
 LOSSES = {"squared_error": "identity", "poisson": "exp"}
@@ -80,10 +83,12 @@ out_activation_, n_features_in_, feature_names_in_, network_
         self.loss = loss
 
     # -- targets ----------------------------------------------------------------------
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+    }
+
     def _training_data(self, X, y, sample_weight, incremental, reset):
-        if self.loss not in LOSSES:
-            raise ValueError(f"The 'loss' parameter of MLPRegressor must be one of "
-                             f"{tuple(LOSSES)}. Got {self.loss!r} instead.")
         X, y, on_device = self._validate(X, y, reset=reset, y_numeric=True)
         if not on_device and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -92,9 +97,6 @@ out_activation_, n_features_in_, feature_names_in_, network_
         w = self._weights(sample_weight, X, on_device)
         T = y if on_device or y.ndim == 2 else y.reshape(-1, 1)
         return X, T, w, on_device
-
-    def _stratify(self):
-        return False
 
     def _output_and_loss(self, T):
         output = self.output_activation or LOSSES[self.loss]
@@ -110,6 +112,7 @@ out_activation_, n_features_in_, feature_names_in_, network_
 
     # -- fit -------------------------------------------------------------------------
     @available_if(stochastic)
+    @validated
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 
@@ -139,8 +142,13 @@ out_activation_, n_features_in_, feature_names_in_, network_
         return estimator_to_onnx(self, path, input_name=input_name, opset=opset)
 
     def _score_device(self, X, T, w):
-        """R² on device arrays, averaged over the outputs, weighted by ``w``."""
-        return self._r2(self.network_.forward(X), T, w)
+        """R² on device arrays, averaged over the outputs, weighted by ``w``; NaN for
+        predictions that are not all finite (scikit-learn's, after a divergence)."""
+        Y = self.network_.forward(X)
+        xp = self.network_.xp
+        if not bool(xp.all(xp.isfinite(Y))):
+            return math.nan
+        return self._r2(Y, T, w)
 
     def _r2(self, Y, T, w):
         """scikit-learn's ``r2_score`` (uniform average over outputs; 1.0 for a perfect

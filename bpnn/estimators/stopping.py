@@ -27,7 +27,8 @@ class NoImprovement(MonitorCallback):
     monitor : {"loss", "val_score"}
         The training loss (lower is better) or the validation score (higher).
     tol : float
-    n_iter_no_change : int
+    n_iter_no_change : int or math.inf
+        ``inf`` never stops (scikit-learn accepts ``np.inf``).
     adaptive : bool
     keep_best : bool
         Keep a copy of the weights of the best epoch (on the device) in
@@ -43,7 +44,8 @@ class NoImprovement(MonitorCallback):
         self.adaptive = bool(adaptive)
         self.keep_best = bool(keep_best)
         self.verbose = bool(verbose)
-        super().__init__(monitor, "auto", tol, n_iter_no_change)
+        super().__init__(monitor, "auto", tol, 0)
+        self.patience = n_iter_no_change  # an int, or inf
 
     def reset(self):
         super().reset()
@@ -55,8 +57,13 @@ class NoImprovement(MonitorCallback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = self.current(logs)
-        self.wait = 0 if self.improved(value, self.best) else self.wait + 1
-        better = value < self.best if self.mode == "min" else value > self.best
+        # scikit-learn's comparisons, which also decide a NaN (after a divergence under
+        # early stopping): it is not "worse" (the count restarts), nor better than the best
+        if self.mode == "min":
+            worse, better = value > self.best - self.min_delta, value < self.best
+        else:
+            worse, better = value < self.best + self.min_delta, value > self.best
+        self.wait = self.wait + 1 if worse else 0
         if better:
             self.best = value
             if self.keep_best:

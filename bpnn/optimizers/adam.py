@@ -36,6 +36,15 @@ class Adam(Optimizer):
         self.t = 0
         self.moments = None
 
+    @property
+    def learning_rate(self):
+        """The last step's ``lr_t`` (``lr`` before the first step) under scikit-learn's
+        name: its ``AdamOptimizer.learning_rate``, which code written for scikit-learn's
+        MLPs reads from their ``_optimizer`` (kept for that compatibility)."""
+        if self.t == 0:
+            return self.lr
+        return self.lr * math.sqrt(1.0 - self.beta_2 ** self.t) / (1.0 - self.beta_1 ** self.t)
+
     def advance(self):
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..validation import non_negative_float
-from .base import Optimizer, register_optimizer, unit_interval
+from .base import Optimizer, register_optimizer
 
 
 @register_optimizer
@@ -20,7 +21,7 @@ class SGD(Optimizer):
     ----------
     lr : float, default 0.01
     momentum : float, default 0.0
-        In ``[0, 1)``.
+        In ``[0, 1]`` (1: no friction, which scikit-learn's SGD accepts too).
     nesterov : bool, default False
     """
 
@@ -28,9 +29,18 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
         super().__init__(lr)
-        self.momentum = unit_interval(non_negative_float(momentum, "momentum"), "momentum")
+        self.momentum = non_negative_float(momentum, "momentum")
+        if self.momentum > 1.0:
+            raise InputError(f"momentum must be in [0, 1], got {momentum!r}")
         self.nesterov = bool(nesterov)
         self.velocities = None
+
+    @property
+    def learning_rate(self):
+        """:attr:`lr` under scikit-learn's name: its ``SGDOptimizer.learning_rate``, which
+        code written for scikit-learn's MLPs reads from their ``_optimizer`` (kept for
+        that compatibility)."""
+        return self.lr
 
     def advance(self):
         return {"lr": self.lr, "mu": self.momentum}

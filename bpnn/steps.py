@@ -3,8 +3,25 @@ so a replayed step is bit for bit the step that was taken."""
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
+
 from .caller import warn
 from .update import writable
+
+#: Compiled steps shared by the networks of one structure (see :func:`_compiled`): the
+#: fits of a grid search, the folds of a cross-validation, a refit, compile once per
+#: batch shape, not once per network.  The least recently used goes past the limit.
+_SHARED = OrderedDict()
+_SHARED_LIMIT = 32
+#: Held while a step is traced: a trace borrows its template's network and optimizer.
+_TRACING = threading.Lock()
+
+
+def clear_compiled():
+    """Forget every compiled step shared between networks (the next fit traces anew)."""
+    _SHARED.clear()
 
 
 class TrainStep:
@@ -57,16 +74,11 @@ class TrainStep:
         optimizer.follow(params)
         numbers = optimizer.advance()
         if self.compiled is not None:
-            compiled, box = self.compiled
-            box["step"] = self  # whose network and optimizer a new trace reads
             try:
-                new, state, loss = compiled(params, optimizer.state_arrays(), numbers,
-                                            tuple(arrays))
+                new, state, loss = self.compiled(params, optimizer.state_arrays(), numbers,
+                                                 tuple(arrays))
             except Exception as error:  # noqa: BLE001 - a step the compiler cannot trace
                 self._give_up_compiling(error)  # runs as it is, below (or fails there)
-                # the optimizer follows the caller's list again (the trace lent it its own)
-                optimizer.load_state(params, optimizer.state_scalars(),
-                                     optimizer.state_arrays())
             else:
                 params[:] = new
                 network.adopt_parameters(params)
@@ -99,6 +111,8 @@ class TrainStep:
         """
         self.compiled = None
         self.network.__dict__["_compiled_steps"][self._kind] = None
+        if self._shared_key is not None:  # no network of this structure compiles it
+            _SHARED[self._shared_key] = None
         warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
              "it runs uncompiled", RuntimeWarning)
 
@@ -114,43 +128,80 @@ class TrainStep:
                                                    arrays[3], l2=self.l2,
                                                    l2_shared=self.l2_shared)
 
+    def _template(self):
+        """A step of the same structure on copies that no one else holds: the network's
+        layers without their parameters (buffers kept: they are constants of the
+        step), the optimizer without state.  A compiler traces :meth:`_pure` on it."""
+        network = copy.copy(self.network)
+        network.layers = []
+        for layer in self.network.layers:
+            layer = copy.copy(layer)
+            layer.params = [None] * len(layer.params)
+            network.layers.append(layer)
+        network._body = network.layers[:len(self.network._body)]
+        network.history = network.optimizer = network.distributed = None
+        network.__dict__.pop("_compiled_steps", None)
+        optimizer = copy.copy(self.optimizer)
+        optimizer.reset()
+        optimizer._params = None
+        template = copy.copy(self)
+        template.network, template.optimizer, template.compiled = network, optimizer, None
+        return template
+
     def _pure(self, params, state, numbers, arrays):
-        """The step as a function of its inputs alone, for a compiler to trace: the
-        network and the optimizer hold the traced values only while it runs."""
+        """The step as a function of its inputs alone, for a compiler to trace (on a
+        :meth:`_template`: no live network holds a traced value)."""
         network, optimizer, xp = self.network, self.optimizer, self.network.backend.xp
-        params = list(params)
-        kept = network.parameters, optimizer.state_arrays()
-        try:
+        with _TRACING:
+            params = list(params)
             network.adopt_parameters(params)
             optimizer.load_state(params, optimizer.state_scalars(), list(state))
             loss, grads = self._loss_and_gradients(xp, arrays)
             optimizer.apply(xp, params, grads, numbers)
-            return params, optimizer.state_arrays(), loss
-        finally:  # the real arrays back (the caller gives them the new values)
-            network.adopt_parameters(kept[0])
-            optimizer.load_state(kept[0], optimizer.state_scalars(), kept[1])
+            result = params, optimizer.state_arrays(), loss
+            network.adopt_parameters([None] * len(params))  # no tracer kept past the trace
+            optimizer.reset()
+            return result
 
 
 def _compiled(step):
-    """``(compiled, box)``: the backend's compiled form of :meth:`TrainStep._pure` for
-    ``step``'s network, kept on the network for every later run of the same kind, or
-    ``None`` where the backend does not compile.
+    """The backend's compiled form of :meth:`TrainStep._pure` for ``step``'s kind of
+    step, or ``None`` where the backend does not compile.
 
-    A run of the same kind (an optimizer of the same class and configuration but
-    its learning rate, the same penalty) reuses it: ``partial_fit`` calls and the
-    fits of a grid search then compile once per batch shape, not once per call.  The
-    compiled code does not depend on which network or optimizer object it traced
-    (only on their structure, which the key holds); ``box["step"]`` is the run a new
-    trace reads.
+    A run of the same kind on the same network (an optimizer of the same class and
+    configuration but its learning rate, the same penalty) reuses it from the
+    network: ``partial_fit`` calls compile once per batch shape.  So does a run on
+    another network of the same structure (:func:`_structure`): the compiled code
+    reads nothing of a network but its arrays, which are its inputs, and what the
+    key holds.
     """
     network, optimizer = step.network, step.optimizer
     cache = network.__dict__.setdefault("_compiled_steps", {})
     structure = tuple(sorted((key, repr(value)) for key, value in optimizer.config().items()
                              if key != "lr"))
-    key = (type(optimizer), structure, step.l2, step.l2_shared)
-    step._kind = key  # the entry to drop should this kind of step not compile
-    if key not in cache:
-        box = {}
-        compiled = network.backend.compile(lambda *inputs: box["step"]._pure(*inputs))
-        cache[key] = None if compiled is None else (compiled, box)
-    return cache[key]
+    kind = (type(optimizer), structure, step.l2, step.l2_shared)
+    step._kind = kind  # the entries to drop should this kind of step not compile
+    shape = _structure(network)
+    step._shared_key = None if shape is None else (shape, kind)
+    if kind not in cache:
+        if step._shared_key in _SHARED:
+            _SHARED.move_to_end(step._shared_key)
+            cache[kind] = _SHARED[step._shared_key]
+        else:
+            cache[kind] = network.backend.compile(step._template()._pure)
+            if step._shared_key is not None and cache[kind] is not None:
+                _SHARED[step._shared_key] = cache[kind]
+                while len(_SHARED) > _SHARED_LIMIT:
+                    _SHARED.popitem(last=False)
+    return cache[kind]
+
+
+def _structure(network):
+    """What a traced step reads from ``network`` besides its arrays, as a key, or
+    ``None`` where a layer cannot say (:meth:`~bpnn.layers.Layer.trace_key`)."""
+    layers = [layer.trace_key() for layer in network.layers]
+    if None in layers:
+        return None
+    backend = network.backend
+    return (tuple(layers), type(network.loss), repr(network.loss.config()),
+            network.dtype_name, backend.name, str(getattr(backend, "device", "")))

@@ -8,13 +8,22 @@ import pytest
 
 import bpnn
 from bpnn.backends import BACKENDS, get_backend
-from bpnn.steps import TrainStep
+from bpnn.steps import TrainStep, clear_compiled
 
 available, reason = BACKENDS["jax"].availability()
 pytestmark = pytest.mark.skipif(not available, reason=reason)
 
 X = np.linspace(-1.0, 1.0, 40).reshape(-1, 1)
 T = np.sin(3 * X)
+
+
+@pytest.fixture(autouse=True)
+def fresh_compiles():
+    """Every test here traces its own steps: none shared from an earlier test (some
+    patch what a trace reads)."""
+    clear_compiled()
+    yield
+    clear_compiled()
 
 
 @pytest.fixture
@@ -113,6 +122,57 @@ def test_a_step_that_cannot_be_traced_runs_uncompiled(monkeypatch):
 
     expected = run()
     monkeypatch.setattr(Activation, "forward", uses_the_device)
+    clear_compiled()  # the step compiled above for this structure read the old forward
     with pytest.warns(RuntimeWarning, match="could not be compiled"):
         losses = run()
     np.testing.assert_allclose(losses, expected, rtol=1e-12)
+
+
+def eager_run(monkeypatch, run):
+    """``run()`` with the JAX backend compiling nothing."""
+    with monkeypatch.context() as patched:
+        patched.setattr(type(get_backend("jax")), "compile", lambda self, function: None)
+        return run()
+
+
+def fitted(seed, hidden=8, layers=None):
+    net = bpnn.Network(layers, backend="jax", dtype="float64", seed=seed) if layers else \
+        bpnn.mlp([1, hidden, 1], activation="tanh", backend="jax", dtype="float64", seed=seed)
+    history = net.fit(X, T, epochs=3, batch_size=16, optimizer=bpnn.Adam(lr=0.05))
+    return history["loss"], net.get_weights()
+
+
+def assert_same_run(a, b):
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+    for x, y in zip(a[1], b[1]):
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
+
+
+def test_networks_of_one_structure_share_the_compiled_step(traces, monkeypatch):
+    """A second network of the same layers, loss, dtype and optimizer traces nothing,
+    and makes its own run (its weights are the compiled step's inputs)."""
+    fitted(0)
+    first = traces[0]
+    assert first > 0
+    second = fitted(1)
+    assert traces[0] == first
+    assert_same_run(second, eager_run(monkeypatch, lambda: fitted(1)))
+
+
+def test_another_structure_or_buffers_compile_their_own(traces, monkeypatch):
+    """A wider layer, another optimizer setting, or a layer with buffers (constants of
+    the step: Standardize's mean and scale) is traced for itself."""
+    fitted(0)
+    count = traces[0]
+    fitted(0, hidden=9)
+    assert traces[0] > count
+
+    def standardized(seed, shift):
+        layers = [bpnn.layers.Standardize(1, mean=[shift], scale=[2.0]),
+                  bpnn.Dense(1, 4), bpnn.Activation("tanh"), bpnn.Dense(4, 1)]
+        return fitted(seed, layers=layers)
+
+    runs = [standardized(0, 0.0), standardized(0, 0.5)]
+    assert not np.allclose(runs[0][0], runs[1][0])
+    for shift, run in zip((0.0, 0.5), runs):
+        assert_same_run(run, eager_run(monkeypatch, lambda shift=shift: standardized(0, shift)))

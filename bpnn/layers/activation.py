@@ -18,6 +18,8 @@ class Activation(Layer):
         The activation's hyper-parameters (``alpha`` for leaky_relu, elu).
     """
 
+    traced_by_config = True
+
     @classmethod
     def config_schema(cls, config):
         """The activation's name and its float hyper-parameters (``alpha``...), whichever
@@ -32,6 +34,10 @@ class Activation(Layer):
     def name(self):
         """The activation's registry name."""
         return self.function.name
+
+    def trace_key(self):
+        key = super().trace_key()  # and the function's class: its name alone may repeat
+        return key + (type(self.function),)
 
     def forward(self, xp, X, *, training=False, rng=None):
         f = self.function

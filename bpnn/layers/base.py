@@ -46,6 +46,10 @@ class Layer(Configurable):
     #: Whether ``forward`` draws random numbers in training (then the training loss
     #: is a random function of the weights, which L-BFGS cannot minimize).
     stochastic = False
+    #: Whether ``forward`` depends on nothing but the layer's type, :meth:`config` and
+    #: parameters (see :meth:`trace_key`).  A layer that reads anything else (a Python
+    #: attribute outside its config, buffers) leaves it ``False``.
+    traced_by_config = False
 
     n_in = None
     n_out = None
@@ -86,6 +90,16 @@ class Layer(Configurable):
             The run's seeded host random stream, given with ``training=True``.
         """
         raise NotImplementedError
+
+    def trace_key(self):
+        """What a compiled training step reads of this layer besides its parameters, as
+        a hashable key: networks whose layers give equal keys share one compiled step
+        (JAX), compiled once for all of them.  ``None`` (no sharing) unless the layer
+        declares :attr:`traced_by_config`, and for a layer with buffers."""
+        if not self.traced_by_config or self.buffers:
+            return None
+        return (type(self), repr(self.config()),
+                tuple(tuple(shape) for shape in self.param_shapes()))
 
     def param_shapes(self):
         """The shape of every parameter, in :attr:`param_names` order (known before build)."""

@@ -34,6 +34,7 @@ class Dense(Layer):
     """
 
     param_names = ("W", "b")
+    traced_by_config = True
     penalized = ("W",)
     config_types = {"n_in": int, "n_out": int}
 

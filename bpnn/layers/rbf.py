@@ -36,6 +36,7 @@ class RBF(Layer):
     """
 
     param_names = ("C", "sigma")
+    traced_by_config = True
     config_types = {"n_in": int, "n_centres": int, "centre_range": float, "width": float}
 
     def __init__(self, n_in, n_centres, centre_range=1.0, width=1.0):

@@ -107,7 +107,7 @@ def run_evaluate(args):
         else:
             truth = numeric_target(table.y, table.where, table.target, table.locate)
         print(f"bpnn evaluate {args.model} on {table.where}: ", end="")
-        print_scores(model.evaluate(table.X, truth))
+        print_scores(model.evaluate(table.X, truth), target=table.target)
     finally:
         table.close()
     return 0

@@ -132,14 +132,21 @@ class Table:
         source = self.X.source if isinstance(self.X, ColumnRows) else self.X
         return isinstance(source, ArrayRows)
 
-    def split(self, fraction, seed):
-        """``(train rows, validation rows)``: a seeded random split of the row numbers."""
+    def split(self, fraction, seed, labels=None):
+        """``(train rows, validation rows)``: a seeded random split of the row numbers.
+
+        With ``labels`` (one per row) the split is stratified, as scikit-learn's early
+        stopping splits: each class gives the validation rows its share of
+        ``round(fraction * n_rows)``, the shares rounded by largest remainder.
+        """
         order = np.random.default_rng(seed).permutation(self.n_rows)
         n_val = int(round(fraction * self.n_rows))
         if fraction > 0 and not 0 < n_val < self.n_rows:
             raise DataError(f"{self.where}: a validation fraction of {fraction} leaves "
                             f"{n_val} of {self.n_rows} rows for validation")
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        if labels is None or n_val == 0:
+            return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return _stratified(order, np.asarray(labels)[order], n_val)
 
     def features_of(self, rows):
         """The feature rows ``rows``: in memory, or a row source over the file (streamed)."""
@@ -149,6 +156,25 @@ class Table:
 
     def close(self):
         self.X.close()
+
+
+def _stratified(order, labels, n_val):
+    """The validation rows of a stratified split: ``order`` a random permutation of the
+    rows, ``labels`` their labels in that order.  Class ``c`` of ``n_c`` rows gives
+    ``floor(q_c)`` or ``ceil(q_c)`` of its first rows in ``order``, ``q_c = n_val n_c / n``,
+    the ceilings going to the largest remainders so that the shares add up to ``n_val``."""
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = n_val * counts / len(order)
+    shares = np.floor(quota).astype(np.int64)
+    by_remainder = np.argsort(-(quota - shares), kind="stable")
+    shares[by_remainder[:n_val - int(shares.sum())]] += 1
+    # each row's rank among the rows of its class, in the permuted order
+    rank = np.empty(len(order), dtype=np.int64)
+    for index in range(len(classes)):
+        where = np.flatnonzero(inverse == index)
+        rank[where] = np.arange(len(where))
+    validation = rank < shares[inverse]
+    return np.sort(order[~validation]), np.sort(order[validation])
 
 
 class ColumnMoments:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from ..writing import open_atomic
-from . import crossover, estimators, large, mlp, seed_sin
+from . import crossover, estimators, large, mlp, panel, seed_sin
 
-WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators")
+WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "panel")
 PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
 
 
@@ -30,6 +30,8 @@ def run(workloads, backends, peers, repeats=5, quick=False, write=print):
                               cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
         elif workload == "estimators":
             rows += estimators.run(backends, repeats, quick=quick)
+        elif workload == "panel":  # scores, not times: one run on the first backend
+            rows += panel.run(quick=quick, backend=backends[0], write=None)
     return rows
 
 
@@ -61,6 +63,9 @@ COLUMNS = {
                    ("epoch", "epoch", 11, "")]),
     "crossover": (22, [("width", "width", 7, ""), ("batch", "batch", 7, ""),
                        ("samples/s", "samples_per_s", 14, ",.0f")]),
+    "panel": (22, [("metric", "metric", 10, ""), ("splits", "splits", 8, ""),
+                   ("bpnn train", "bpnn", 12, ".4f"), ("scikit-learn", "sklearn", 14, ".4f"),
+                   ("epochs", "epochs", 10, "")]),
     "estimators": (22, [("solver", "solver", 8, ""), ("fit s", "seconds", 10, ".3f"),
                         ("best", "best_seconds", 10, ".3f"), ("x sklearn", "of_sklearn", 11, ".2f")]),
 }

@@ -21,8 +21,10 @@ def add_parser(commands):
                             "skipped)")
     bench.add_argument("--workloads", default="seed-sin,mlp",
                        help="comma-separated: seed-sin, mlp, crossover, large, estimators "
-                            "(MLPClassifier against scikit-learn's on digits; default "
-                            "seed-sin,mlp)")
+                            "(MLPClassifier against scikit-learn's on digits), panel (the "
+                            "test scores of bpnn train with its defaults against "
+                            "scikit-learn's MLP pipeline on public and synthetic tables, "
+                            "on the first backend; a few minutes) (default seed-sin,mlp)")
     bench.add_argument("--repeats", type=int, default=5, help="timed repeats (at least 5)")
     bench.add_argument("--quick", action="store_true",
                        help="tiny sizes: checks that everything runs (not a measurement)")

@@ -17,6 +17,14 @@ def positive_ints(text):
     return values
 
 
+def column_names(text):
+    """``"id,notes"`` -> ``["id", "notes"]`` (an argparse type); an empty name is refused."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names like id,notes, got {text!r}")
+    return names
+
+
 def _number(text, convert, acceptable, expected):
     """``convert(text)`` when ``acceptable`` of it, else argparse's error naming ``expected``."""
     try:

@@ -7,14 +7,18 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from ..backends import get_backend
 from ..data.rows import ArrayRows, RowSource
 from ..tabular.tables import (
     DataError,
+    FilledRows,
     StandardizedRows,
     classes_of,
     column_stats,
     encode_labels,
+    fill_values,
     infer_task,
     numeric_target,
     read_table,
@@ -30,6 +34,7 @@ from ..optimizers import get_optimizer
 from ..tabular import TabularModel
 from ..validation import writable_path
 from .common import (
+    column_names,
     non_negative_float,
     parameter_count,
     positive_int,
@@ -55,6 +60,18 @@ def add_parser(commands):
     train.add_argument("data", help="the training data")
     train.add_argument("--target", required=True,
                        help="the target column (a header name; for arrays a column number)")
+    train.add_argument("--drop", type=column_names, default=[], metavar="COL,COL,...",
+                       help="columns to leave out (CSV and Parquet)")
+    train.add_argument("--id", default=None, metavar="COL",
+                       help="a column that names the rows: not a feature, and written beside "
+                            "the predictions of bpnn predict")
+    train.add_argument("--sep", default=None, metavar="CHAR",
+                       help="the CSV field separator (default ',', a tab for .tsv)")
+    train.add_argument("--impute", action="store_true",
+                       help="fill missing feature values (empty cells, NaN) with the training "
+                            "rows' median (the mode for a column of a few whole numbers), "
+                            "saved in the model for predict; without it a missing value is "
+                            "an error")
     train.add_argument("--task", choices=["auto", "regression", "classification"], default="auto",
                        help="auto: labels (text, or up to 20 distinct integers) mean "
                             "classification")
@@ -128,7 +145,9 @@ def run(args):
                                  f"{args.validation_fraction}")
             _settings(args)
             backend = get_backend(args.backend)
-            table = stack.enter_context(contextlib.closing(read_table(args.data, args.target)))
+            table = stack.enter_context(contextlib.closing(read_table(
+                args.data, args.target, sep=args.sep, drop=args.drop, id_column=args.id,
+                missing=args.impute)))
             model, history, fitted = _fit(args, backend, table, dist)
     except KeyboardInterrupt:
         if args.checkpoint is None or (dist is not None and not dist.writer):
@@ -250,9 +269,13 @@ def _fit(args, backend, table, dist):
     the report needs (seconds, validation rows and their targets in the user's units,
     the early stopping)."""
     say = _say(args, dist)
-    table.check_finite()
+    table.check_finite(missing=args.impute)
     task = infer_task(table.y) if args.task == "auto" else args.task
     info = {"task": task, "features": table.features, "target": table.target}
+    if args.drop:
+        info["dropped"] = list(args.drop)
+    if args.id is not None:
+        info["id"] = args.id
     values = None
     if task == "classification":
         info["classes"] = classes_of(table.y)
@@ -271,6 +294,8 @@ def _fit(args, backend, table, dist):
                                        else None)
     X_train = table.features_of(train_rows)  # in memory, or streamed from the files
     X_val = table.X.take(val_rows) if len(val_rows) else None
+    if args.impute:  # the training rows' medians (modes) fill the gaps of every row
+        X_train, X_val, info["impute"] = _imputed(X_train, X_val, say)
     X_train_fit, X_val_fit = X_train, X_val
     if not args.no_standardize:
         # standardized on the host in float64 before the network's dtype (float32 too)
@@ -328,6 +353,23 @@ def _fit(args, backend, table, dist):
     if X_val is not None:
         truth = values[val_rows] if task == "regression" else T[val_rows]
     return TabularModel(network, info), history, (seconds, X_val, truth, stopping)
+
+
+def _imputed(X_train, X_val, say):
+    """The training and validation rows with their missing values filled from the
+    training rows' :func:`~bpnn.tabular.tables.fill_values`, and those values."""
+    streamed = isinstance(X_train, RowSource)
+    block = X_train.take(np.arange(X_train.shape[0])) if streamed else X_train
+    values = fill_values(block)
+    missing = int(np.isnan(block).sum()) + (0 if X_val is None else int(np.isnan(X_val).sum()))
+    say(f"{missing} missing values filled with the training columns' medians (modes)")
+    if streamed:
+        X_train = FilledRows(X_train, values)
+    else:
+        X_train = FilledRows(ArrayRows(X_train), values).take(slice(None))
+    if X_val is not None:
+        X_val = FilledRows(ArrayRows(X_val), values).take(slice(None))
+    return X_train, X_val, values
 
 
 def _report(args, model, history, fitted, dist=None):

@@ -88,7 +88,19 @@ def test_an_unwritable_json_is_refused_before_measuring(tmp_path, capsys, monkey
 
 
 def test_every_workload_is_known_to_the_runner():
-    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators")
+    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators",
+                                "panel")
+
+
+def test_quick_panel_scores_bpnn_train_and_scikit_learn(capsys):
+    pytest.importorskip("sklearn")
+    code = main(["bench", "--quick", "--workloads", "panel", "--peers", "numpy-hand"])
+    out = capsys.readouterr().out
+    assert code == 0 and "\npanel\n" in out and "scikit-learn" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("  iris",
+                                                                          "  diabetes"))]
+    assert [row[:2] for row in rows] == [["iris", "accuracy"], ["diabetes", "R²"]]
+    assert 0.5 < float(rows[0][3]) <= 1.0 and float(rows[1][3]) <= 1.0
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")

@@ -175,3 +175,44 @@ def test_ctrl_c_says_the_checkpoint_and_the_command_to_resume(labels, tmp_path, 
     # without a checkpoint, Ctrl-C is the plain interruption
     code, _, err = run(capsys, "train", labels, "--target", "y", "--out", tmp_path / "m.bpnn")
     assert code == 130 and err == "bpnn: interrupted\n"
+
+
+def test_threads_one_for_a_small_network_all_cores_for_a_large_one(labels, tmp_path, capsys,
+                                                                  monkeypatch):
+    from bpnn.commands import threads
+
+    assert threads.choose([4, 64, 64, 3], 32) == (1, "a small network: 8.7e+05 flops a step")
+    monkeypatch.setattr(threads, "cores", lambda: 6)
+    assert threads.choose([784, 1024, 1024, 10], 256)[0] == 6
+    assert threads.choose([4, 8, 3], 32, requested=3) == (3, "--threads")
+    seen = []
+    from bpnn.commands import train
+
+    def limited(count, backend_name):
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        seen.append(count)
+        with threadpool_limits(limits=count):
+            seen.append({pool["num_threads"] for pool in threadpool_info()})
+            yield
+
+    import contextlib
+
+    monkeypatch.setattr(train, "limited_threads", contextlib.contextmanager(limited))
+    code, out, _ = run(capsys, "train", labels, "--target", "y", "--epochs", 1, "--quiet",
+                       "--out", tmp_path / "m.bpnn")
+    assert code == 0 and "\n1 thread (a small network" in out and seen[0] == 1
+    assert seen[1] <= {1}  # every loaded BLAS pool at one thread during the fit
+    code, out, _ = run(capsys, "train", labels, "--target", "y", "--epochs", 1, "--quiet",
+                       "--threads", 2, "--out", tmp_path / "m.bpnn")
+    assert code == 0 and "\n2 threads (--threads)" in out and seen[2] == 2
+
+
+def test_limited_gives_the_torch_pool_back():
+    torch = pytest.importorskip("torch")
+    from bpnn.commands.threads import limited
+
+    before = torch.get_num_threads()
+    with limited(1, "torch"):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

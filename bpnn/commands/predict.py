@@ -87,13 +87,20 @@ def _load(args):
     swapped) is said so."""
     try:
         return TabularModel.load(args.model, backend=args.backend)
-    except ModelFileError:
-        try:
-            read_model(args.data, backend="numpy")
-        except (ModelFileError, OSError):
-            raise
+    except ModelFileError as error:
+        if not _is_model(args.data):
+            raise error from None
         raise InputError(f"{args.model} is not a model, and {args.data} is one: the model "
                          f"comes first (bpnn {args.command} MODEL DATA)") from None
+
+
+def _is_model(path):
+    """Whether ``path`` holds a bpnn model (read on NumPy)."""
+    try:
+        read_model(path, backend="numpy")
+    except (ModelFileError, OSError):
+        return False
+    return True
 
 
 def _short(names):

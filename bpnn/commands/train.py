@@ -33,6 +33,8 @@ from ..errors import InputError, OutOfMemory
 from ..optimizers import get_optimizer
 from ..tabular import TabularModel
 from ..validation import writable_path
+from .threads import choose as choose_threads
+from .threads import limited as limited_threads
 from .common import (
     column_names,
     non_negative_float,
@@ -116,6 +118,9 @@ def add_parser(commands):
                             "--checkpoint); the network's settings come from it")
     train.add_argument("--plot", metavar="FILE", default=None,
                        help="save the learning curves there (needs matplotlib)")
+    train.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                       help="threads of the BLAS and PyTorch pools (default: 1 for a small "
+                            "network, every core for a large one; bpnn info says the rule)")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar (the summary is still printed)")
     train.add_argument("--distributed", action="store_true",
@@ -336,11 +341,13 @@ def _fit(args, backend, table, dist):
         say("losses: mean squared error of the standardized target (1 is predicting the "
             "mean; RMSE in the target's units in the summary)" if not args.no_standardize
             else "losses: mean squared error of the raw target")
+    threads, why = choose_threads(sizes, args.batch_size or len(train_rows), args.threads)
+    say(f"{threads} thread{'s' if threads > 1 else ''} ({why})")
     if dist is not None:  # what fit cannot see: the table's names (its data is in fit's digest)
         dist.agree({"columns": table.features, "target": table.target, "task": task,
                     "classes": info.get("classes")})
     start = time.perf_counter()
-    with _plainly(sizes, backend):
+    with _plainly(sizes, backend), limited_threads(threads, backend.name):
         history = network.fit(X_train_fit, T[train_rows], epochs=args.epochs,
                               batch_size=args.batch_size, optimizer=optimizer, l2=args.l2,
                               l2_shared=True, validation_data=validation,

@@ -113,7 +113,7 @@ def _score(task, truth, predicted):
     return float(r2_score(truth, predicted))
 
 
-def run(quick=False, backend="numpy", options=(), write=print):
+def run(quick=False, backend="numpy", options=(), write=print, only=None):
     """Result rows: for each table, the mean test score of ``bpnn train`` and of
     scikit-learn's pipeline over the splits, and the seconds of each."""
     from sklearn.model_selection import train_test_split
@@ -121,6 +121,8 @@ def run(quick=False, backend="numpy", options=(), write=print):
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, task, X, y, large in tables(quick):
+            if only is not None and name not in only:
+                continue
             epochs = 5 if quick else LARGE_EPOCHS if large else None
             ours, theirs, said, seconds = [], [], [], [0.0, 0.0]
             for seed in range(1 if large or quick else SPLITS):
@@ -173,8 +175,10 @@ if __name__ == "__main__":  # pragma: no cover
     parser.add_argument("--json", default=None)
     parser.add_argument("--option", action="append", default=[],
                         help="an extra option of bpnn train (repeat it)")
+    parser.add_argument("--tables", default=None, help="comma-separated names: only those")
     args = parser.parse_args()
-    result = run(quick=args.quick, backend=args.backend, options=args.option)
+    result = run(quick=args.quick, backend=args.backend, options=args.option,
+                 only=None if args.tables is None else args.tables.split(","))
     print(markdown(result))
     if args.json:
         with open(args.json, "w") as file:

@@ -47,7 +47,25 @@ def table(rows):
         for row in block:
             lines.append(f"  {row['who']:<{who_width}}" + "".join(
                 f"{row[key]:>{width}{form}}" for _, key, width, form in columns))
+        if workload in LEGENDS:
+            lines.append(f"  ({LEGENDS[workload]})")
     return "\n".join(lines)
+
+
+#: What each workload's ratio (or score) column means, printed under its table.
+LEGENDS = {
+    "seed-sin": "x hand loop: the time of a step over that of the hand-written NumPy loop "
+                "of the seed; 1.00 is as fast, lower is faster",
+    "mlp": "of bound: samples/s as a fraction of the GEMM-only bound (the same matrix "
+           "products timed alone); 1.00 is no overhead beyond them",
+    "large": "of bound: samples/s as a fraction of the GEMM-only bound (the same matrix "
+             "products timed alone); 1.00 is no overhead beyond them",
+    "estimators": "x sklearn: bpnn's fit time over scikit-learn's on the same settings; "
+                  "1.00 is as fast, lower is faster",
+    "panel": "test scores on a 25% split, accuracy or R², higher is better: bpnn train with "
+             "no options against make_pipeline(StandardScaler(), MLPClassifier/MLPRegressor())"
+             "; splits: the mean of that many splits",
+}
 
 
 #: The table of each workload: the runner column's width, then (title, key, width, format).

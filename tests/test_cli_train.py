@@ -216,3 +216,36 @@ def test_limited_gives_the_torch_pool_back():
     with limited(1, "torch"):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_the_readmes_command_line_block_runs(tmp_path, capsys, monkeypatch):
+    """The README's block of ``bpnn`` commands runs as written, on small tables."""
+    import pathlib
+    import re
+    import shlex
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = next(text for text in re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+                 if text.startswith("bpnn train prices.csv"))
+    commands = [line.split("  #")[0] for line in block.replace("\\\n", " ").splitlines()]
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 2))
+    with open(tmp_path / "prices.csv", "w", newline="") as file:
+        csv.writer(file).writerows([["a", "b", "price"], *np.column_stack(
+            [X, X[:, 0] - X[:, 1]]).tolist()])
+    rows = [["customer", "notes", "a", "b", "grade"]] + [
+        [f"c{i}", f"note {i}", "" if i == 5 else f"{x:.4f}", f"{z:.4f}", "AB"[x > z]]
+        for i, (x, z) in enumerate(X.tolist())]
+    for name in ("data.csv", "new_rows.csv", "test.csv"):
+        with open(tmp_path / name, "w", newline="") as file:
+            csv.writer(file).writerows(rows)
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "bpnn"
+        if argv[1] == "train":  # the same commands, a few epochs
+            argv += ["--epochs", "3", "--quiet"]
+        assert main(argv[1:]) == 0, (command, capsys.readouterr().err)
+    assert (tmp_path / "curves.png").exists() or "--plot" not in block
+    with open(tmp_path / "predictions.csv", newline="") as file:
+        assert next(csv.reader(file)) == ["customer", "grade", "p(A)", "p(B)"]

@@ -26,7 +26,7 @@ from ..tabular.tables import (
     standardized,
 )
 from ..builders import mlp
-from ..callbacks import EarlyStopping
+from ..callbacks import Callback, EarlyStopping
 from ..distributed import Start
 from ..divergence import DivergenceError
 from ..errors import InputError, OutOfMemory
@@ -47,8 +47,11 @@ from .common import (
 
 #: The defaults of the options a resumed run takes from its checkpoint where not given,
 #: and of the others; chosen on the panel of benchmarks/panel.py (see the README).
-_DEFAULTS = {"hidden": [64, 64], "activation": "relu", "solver": "adam", "l2": 0.0,
-             "batch_size": 32, "seed": 0, "dtype": None, "epochs": 200, "patience": 10}
+_DEFAULTS = {"task": "auto", "hidden": [64, 64], "activation": "relu", "solver": "adam",
+             "lr": None, "l2": 0.0, "batch_size": 32, "seed": 0, "dtype": None, "patience": 10,
+             "validation_fraction": 0.1, "sep": None, "drop": [], "id": None, "epochs": 200}
+#: The switches a checkpoint keeps too (on when on in the checkpointed run or now).
+_SWITCHES = ("impute", "no_early_stopping", "no_standardize")
 #: A final validation loss this many times its best is said (without early stopping).
 _OVERFIT_RATIO = 1.2
 
@@ -62,7 +65,7 @@ def add_parser(commands):
     train.add_argument("data", help="the training data")
     train.add_argument("--target", required=True,
                        help="the target column (a header name; for arrays a column number)")
-    train.add_argument("--drop", type=column_names, default=[], metavar="COL,COL,...",
+    train.add_argument("--drop", type=column_names, default=None, metavar="COL,COL,...",
                        help="columns to leave out (CSV and Parquet)")
     train.add_argument("--id", default=None, metavar="COL",
                        help="a column that names the rows: not a feature, and written beside "
@@ -74,7 +77,7 @@ def add_parser(commands):
                             "rows' median (the mode for a column of a few whole numbers), "
                             "saved in the model for predict; without it a missing value is "
                             "an error")
-    train.add_argument("--task", choices=["auto", "regression", "classification"], default="auto",
+    train.add_argument("--task", choices=["auto", "regression", "classification"], default=None,
                        help="auto: labels (text, or up to 20 distinct integers) mean "
                             "classification")
     train.add_argument("--hidden", type=positive_ints, default=None, metavar="N,N,...",
@@ -87,10 +90,10 @@ def add_parser(commands):
     train.add_argument("--epochs", type=positive_int, default=_DEFAULTS["epochs"],
                        help="the most epochs to train (default %(default)s); early stopping "
                             "usually ends the run sooner")
-    train.add_argument("--patience", type=positive_int, default=_DEFAULTS["patience"],
+    train.add_argument("--patience", type=positive_int, default=None,
                        help="early stopping: stop after this many epochs without a better "
                             "validation loss, and keep the best epoch's weights (default "
-                            "%(default)s)")
+                            f"{_DEFAULTS['patience']})")
     train.add_argument("--no-early-stopping", action="store_true",
                        help="train all --epochs and keep the last epoch's weights")
     train.add_argument("--l2", type=non_negative_float, default=None,
@@ -98,7 +101,7 @@ def add_parser(commands):
                             f"scikit-learn's alpha (default {_DEFAULTS['l2']})")
     train.add_argument("--batch-size", type=positive_int, default=None,
                        help=f"rows per step (default {_DEFAULTS['batch_size']})")
-    train.add_argument("--validation-fraction", type=float, default=0.1,
+    train.add_argument("--validation-fraction", type=float, default=None,
                        help="rows held out for the validation loss and early stopping, "
                             "stratified by class for classification (default 0.1; 0 for "
                             "none: early stopping then watches the training loss)")
@@ -145,10 +148,10 @@ def run(args):
             # in its copy of the table) reaches every rank instead of leaving them waiting.
             stack.enter_context(Start(dist))
             _check_outputs(args)
+            _settings(args)
             if not 0.0 <= args.validation_fraction < 1.0:
                 raise InputError("--validation-fraction must be in [0, 1), got "
                                  f"{args.validation_fraction}")
-            _settings(args)
             backend = get_backend(args.backend)
             table = stack.enter_context(contextlib.closing(read_table(
                 args.data, args.target, sep=args.sep, drop=args.drop, id_column=args.id,
@@ -176,15 +179,17 @@ def _check_resume(args):
 
 
 def _settings(args):
-    """Fill the options not given: from the checkpoint resumed (its network and fit
-    settings), else the defaults."""
+    """Fill the options not given: from the checkpoint resumed (the command's options it
+    keeps, else its network and fit settings), else the defaults."""
     saved = _checkpoint_settings(args.resume) if args.resume else {}
     args.initial_epoch = saved.pop("next_epoch", 0)
     for name, default in _DEFAULTS.items():
         if getattr(args, name, None) is None:
             setattr(args, name, saved.get(name, default))
-    if args.lr is None:
-        args.lr = saved.get("lr")
+    for name in _SWITCHES:
+        setattr(args, name, bool(getattr(args, name) or saved.get(name)))
+    args.kept = _CommandSettings({name: getattr(args, name) for name in
+                                  [*_DEFAULTS, *_SWITCHES] if name != "epochs"})
     if args.checkpoint_every is None:  # a small run is not slowed by a file every epoch
         args.checkpoint_every = max(1, args.epochs // 10)
 
@@ -220,7 +225,26 @@ def _checkpoint_settings(path):
             saved[key] = settings[key]
     if isinstance(training.get("next_epoch"), int):
         saved["next_epoch"] = training["next_epoch"]
+    for entry in training.get("callbacks") or []:  # the command's own record, where kept
+        if isinstance(entry, dict) and entry.get("class") == _CommandSettings.__name__ and \
+                isinstance(entry.get("values"), dict):
+            saved.update({name: value for name, value in entry["values"].items()
+                          if name in _DEFAULTS or name in _SWITCHES})
     return saved
+
+
+class _CommandSettings(Callback):
+    """The command's options, kept in the checkpoint (as this callback's state) so that
+    ``--resume`` needs none of them repeated; it does nothing during training."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def get_state(self):
+        return dict(self.settings), []
+
+    def set_state(self, values, arrays):
+        """The options were read from the file before the run (``_checkpoint_settings``)."""
 
 
 def _interrupted(args):
@@ -351,7 +375,7 @@ def _fit(args, backend, table, dist):
         history = network.fit(X_train_fit, T[train_rows], epochs=args.epochs,
                               batch_size=args.batch_size, optimizer=optimizer, l2=args.l2,
                               l2_shared=True, validation_data=validation,
-                              callbacks=[] if stopping is None else [stopping],
+                              callbacks=[args.kept, *([] if stopping is None else [stopping])],
                               verbose=0 if args.quiet else 1,
                               checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
                               resume=args.resume, distributed=args.distributed)

@@ -47,9 +47,11 @@ from .common import (
 
 #: The defaults of the options a resumed run takes from its checkpoint where not given,
 #: and of the others; chosen on the panel of benchmarks/panel.py (see the README).
-_DEFAULTS = {"task": "auto", "hidden": [64, 64], "activation": "relu", "solver": "adam",
-             "lr": None, "l2": 0.0, "batch_size": 32, "seed": 0, "dtype": None, "patience": 10,
+_DEFAULTS = {"task": "auto", "hidden": [100], "activation": "relu", "solver": "adam",
+             "lr": None, "l2": 0.0, "batch_size": 32, "seed": 0, "dtype": None, "patience": 20,
              "validation_fraction": 0.1, "sep": None, "drop": [], "id": None, "epochs": 200}
+#: The learning rate of each solver where --lr is not given.
+_LR = {"adam": 0.003, "sgd": 0.01}
 #: The switches a checkpoint keeps too (on when on in the checkpointed run or now).
 _SWITCHES = ("impute", "no_early_stopping", "no_standardize")
 #: A final validation loss this many times its best is said (without early stopping).
@@ -81,12 +83,13 @@ def add_parser(commands):
                        help="auto: labels (text, or up to 20 distinct integers) mean "
                             "classification")
     train.add_argument("--hidden", type=positive_ints, default=None, metavar="N,N,...",
-                       help="hidden layer widths (default 64,64)")
+                       help="hidden layer widths (default 100, one layer)")
     train.add_argument("--activation", default=None, help="hidden activation (default relu)")
     train.add_argument("--solver", choices=["adam", "sgd"], default=None,
                        help="the optimizer (default adam)")
     train.add_argument("--lr", type=non_negative_float, default=None,
-                       help="learning rate (default 0.001 for adam, 0.01 for sgd)")
+                       help=f"learning rate (default {_LR['adam']} for adam, {_LR['sgd']} for "
+                            "sgd)")
     train.add_argument("--epochs", type=positive_int, default=_DEFAULTS["epochs"],
                        help="the most epochs to train (default %(default)s); early stopping "
                             "usually ends the run sooner")
@@ -343,7 +346,7 @@ def _fit(args, backend, table, dist):
         network = mlp(sizes, activation=args.activation,
                       loss="cross_entropy" if task == "classification" else "mse",
                       backend=backend, dtype=args.dtype, seed=args.seed)
-    optimizer = get_optimizer(args.solver, **({} if args.lr is None else {"lr": args.lr}))
+    optimizer = get_optimizer(args.solver, lr=_LR[args.solver] if args.lr is None else args.lr)
     validation = None if X_val is None else (X_val_fit, T[val_rows])
     stopping = None
     if not args.no_early_stopping:

@@ -326,8 +326,9 @@ def _fit(args, backend, table, dist):
                                        else None)
     X_train = table.features_of(train_rows)  # in memory, or streamed from the files
     X_val = table.X.take(val_rows) if len(val_rows) else None
+    filled = None
     if args.impute:  # the training rows' medians (modes) fill the gaps of every row
-        X_train, X_val, info["impute"] = _imputed(X_train, X_val, say)
+        X_train, X_val, info["impute"], filled = _imputed(X_train, X_val)
     X_train_fit, X_val_fit = X_train, X_val
     if not args.no_standardize:
         # standardized on the host in float64 before the network's dtype (float32 too)
@@ -359,6 +360,8 @@ def _fit(args, backend, table, dist):
         + (f"{len(info['classes'])} classes" if task == "classification" else table.target))
     say(f"network {len(table.features)}-{'-'.join(map(str, args.hidden))}-{n_out} "
         f"{args.activation}, {args.solver}, backend {backend.name} ({backend.describe()})")
+    if filled is not None:
+        say(f"{filled} missing values filled with the training columns' medians (modes)")
     say(f"at most {args.epochs} epochs, "
         + ("all of them (no early stopping)" if stopping is None else
            f"stopping after {args.patience} without a better "
@@ -389,21 +392,21 @@ def _fit(args, backend, table, dist):
     return TabularModel(network, info), history, (seconds, X_val, truth, stopping)
 
 
-def _imputed(X_train, X_val, say):
+def _imputed(X_train, X_val):
     """The training and validation rows with their missing values filled from the
-    training rows' :func:`~bpnn.tabular.tables.fill_values`, and those values."""
+    training rows' :func:`~bpnn.tabular.tables.fill_values`, those values, and the count
+    of values filled."""
     streamed = isinstance(X_train, RowSource)
     block = X_train.take(np.arange(X_train.shape[0])) if streamed else X_train
     values = fill_values(block)
     missing = int(np.isnan(block).sum()) + (0 if X_val is None else int(np.isnan(X_val).sum()))
-    say(f"{missing} missing values filled with the training columns' medians (modes)")
     if streamed:
         X_train = FilledRows(X_train, values)
     else:
         X_train = FilledRows(ArrayRows(X_train), values).take(slice(None))
     if X_val is not None:
         X_val = FilledRows(ArrayRows(X_val), values).take(slice(None))
-    return X_train, X_val, values
+    return X_train, X_val, values, missing
 
 
 def _report(args, model, history, fitted, dist=None):

@@ -120,3 +120,18 @@ def test_evaluate_with_data_and_model_swapped_says_so(table, tmp_path, capsys):
         assert code == 2
         assert (f"{table} is not a model, and {model} is one: the model comes first "
                 f"(bpnn {command} MODEL DATA)") in err
+
+
+def test_nan_in_an_array_is_refused_unless_imputed(tmp_path, capsys):
+    rows = np.column_stack([np.arange(20.0), np.arange(20.0) % 3, np.arange(20.0) * 2])
+    rows[4, 0] = np.nan
+    np.save(tmp_path / "a.npy", rows)
+    code, _, err = run(capsys, "train", tmp_path / "a.npy", "--target", -1, "--epochs", 1,
+                       "--quiet", "--out", tmp_path / "m.bpnn")
+    assert code == 2 and "column '0' has NaN or infinity at row 5" in err
+    assert "--impute fills missing values (NaN)" in err
+    code, out, _ = run(capsys, "train", tmp_path / "a.npy", "--target", -1, "--epochs", 1,
+                       "--impute", "--quiet", "--out", tmp_path / "m.bpnn")
+    assert code == 0 and "1 missing values filled" in out
+    code, out, _ = run(capsys, "predict", tmp_path / "m.bpnn", tmp_path / "a.npy")
+    assert code == 0 and len(out.splitlines()) == 21 and "nan" not in out

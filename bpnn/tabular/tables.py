@@ -166,8 +166,11 @@ class Table:
             bad = first_non_finite(np.where(np.isnan(block), 0.0, block) if missing else block)
             if bad is not None:
                 row, column = bad
+                hint = "" if missing or not np.isnan(block[row, column]) else \
+                    "; --impute fills missing values (NaN) of bpnn train"
                 raise DataError(f"{self.where}: column {self.features[column]!r} has NaN or "
-                                f"infinity at row {start + row + 1} (of the data, 1-based)")
+                                f"infinity at row {start + row + 1} (of the data, 1-based)"
+                                + hint)
 
     @property
     def in_memory(self):

@@ -55,7 +55,7 @@ def run(capsys, *argv):
 def test_regression_from_csv_train_predict_evaluate(data, tmp_path, capsys, cli_backend):
     backend = cli_backend  # every backend: the command line is guarded as the library is
     model = tmp_path / "reg.bpnn"
-    code, out, err = run(capsys, "train", data / "reg.csv", "--target", "yield", "--epochs", 60,
+    code, out, err = run(capsys, "train", data / "reg.csv", "--target", "yield", "--epochs", 30,
                          "--backend", backend, "--out", model, "--quiet")
     assert code == 0 and "epoch 1/" not in err  # --quiet: no progress bar, but the summary
     assert "validation: R² " in out and "in the units of 'yield'" in out

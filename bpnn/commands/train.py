@@ -115,13 +115,13 @@ def add_parser(commands):
                        help="train on the raw columns (and raw targets)")
     train.add_argument("--out", default="model.bpnn", help="where to save the model")
     train.add_argument("--checkpoint", default=None, metavar="FILE",
-                       help="write the training state there (with the network's settings)")
+                       help="write the training state there (with this command's options)")
     train.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
                        help="write the checkpoint every N epochs and after the last (default: "
                             "every tenth of --epochs)")
     train.add_argument("--resume", nargs="?", const=True, default=None, metavar="FILE",
                        help="continue the run in this checkpoint (without FILE: the one of "
-                            "--checkpoint); the network's settings come from it")
+                            "--checkpoint); the options not given come from it")
     train.add_argument("--plot", metavar="FILE", default=None,
                        help="save the learning curves there (needs matplotlib)")
     train.add_argument("--threads", type=positive_int, default=None, metavar="N",

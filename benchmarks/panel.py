@@ -28,6 +28,8 @@ import warnings
 
 import numpy as np
 
+from bpnn.benchmarks import timing  # absolute: the file also runs as a script
+
 #: The epoch ceiling of both runs on the 10^5-row tables (and nowhere else).
 LARGE_EPOCHS = 20
 LARGE_ROWS = 100_000
@@ -136,6 +138,8 @@ def run(quick=False, backend="numpy", options=(), write=print, only=None):
                 said += warned
                 middle = time.perf_counter()
                 theirs.append(_sklearn(task, *split, epochs))
+                if timing.PROGRESS is not None:  # bpnn bench's bar
+                    timing.PROGRESS()
                 seconds[0] += middle - start
                 seconds[1] += time.perf_counter() - middle
             row = {"workload": "panel", "who": name, "task": task,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 
 from ..writing import open_atomic
-from . import crossover, estimators, large, mlp, panel, seed_sin
+from . import crossover, estimators, large, mlp, panel, seed_sin, timing
 
 WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "panel")
 PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
@@ -17,22 +19,43 @@ def run(workloads, backends, peers, repeats=5, quick=False, write=print):
     rows = []
     for workload in workloads:
         write(f"running {workload} ...")
-        if workload == "seed-sin":
-            rows += seed_sin.run(backends, peers, repeats, epochs=51 if quick else seed_sin.EPOCHS)
-        elif workload == "mlp":
-            rows += mlp.run(backends, peers, repeats, n_samples=2048 if quick else 60000,
-                            batch_sizes=(128,) if quick else (128, 1024),
-                            dtypes=("float32",) if quick else ("float32", "float64"))
-        elif workload == "crossover":
-            rows += crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
-        elif workload == "large":
-            rows += large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
-                              cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
-        elif workload == "estimators":
-            rows += estimators.run(backends, repeats, quick=quick)
-        elif workload == "panel":  # scores, not times: one run on the first backend
-            rows += panel.run(quick=quick, backend=backends[0], write=None)
+        with _bar(workload):
+            rows += _run_one(workload, backends, peers, repeats, quick)
     return rows
+
+
+@contextlib.contextmanager
+def _bar(workload):
+    """A progress bar on stderr counting the workload's timed runs (the panel's splits)
+    while it runs, with the time spent."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=workload, unit=" runs", leave=False, file=sys.stderr, dynamic_ncols=True)
+    timing.PROGRESS = lambda: bar.update(1)
+    try:
+        yield bar
+    finally:
+        timing.PROGRESS = None
+        bar.close()
+
+
+def _run_one(workload, backends, peers, repeats, quick):
+    """The result rows of one workload."""
+    if workload == "seed-sin":
+        return seed_sin.run(backends, peers, repeats, epochs=51 if quick else seed_sin.EPOCHS)
+    if workload == "mlp":
+        return mlp.run(backends, peers, repeats, n_samples=2048 if quick else 60000,
+                       batch_sizes=(128,) if quick else (128, 1024),
+                       dtypes=("float32",) if quick else ("float32", "float64"))
+    if workload == "crossover":
+        return crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
+    if workload == "large":
+        return large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
+                         cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
+    if workload == "estimators":
+        return estimators.run(backends, repeats, quick=quick)
+    # panel: scores, not times; one run on the first backend
+    return panel.run(quick=quick, backend=backends[0], write=None)
 
 
 def table(rows):

@@ -95,8 +95,11 @@ def test_every_workload_is_known_to_the_runner():
 def test_quick_panel_scores_bpnn_train_and_scikit_learn(capsys):
     pytest.importorskip("sklearn")
     code = main(["bench", "--quick", "--workloads", "panel", "--peers", "numpy-hand"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0 and "\npanel\n" in out and "scikit-learn" in out
+    assert "panel: 3 runs" in captured.err  # the workload's bar: one run per table here
+    assert "(test scores on a 25% split, accuracy or R², higher is better" in out
     rows = [line.split() for line in out.splitlines() if line.startswith(("  iris",
                                                                           "  diabetes"))]
     assert [row[:2] for row in rows] == [["iris", "accuracy"], ["diabetes", "R²"]]

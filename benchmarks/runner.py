@@ -13,14 +13,21 @@ WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "panel")
 PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
 
 
-def run(workloads, backends, peers, repeats=5, quick=False, write=print):
+#: The default sizes (a few minutes in all) and those of ``--full`` (the published runs).
+SIZES = {False: {"seed_sin_epochs": 201, "mlp_samples": 20000, "mlp_dtypes": ("float32",)},
+         True: {"seed_sin_epochs": seed_sin.EPOCHS, "mlp_samples": 60000,
+                "mlp_dtypes": ("float32", "float64")}}
+
+
+def run(workloads, backends, peers, repeats=5, quick=False, write=print, full=False):
     """Result rows of every workload, in order; ``quick`` shrinks the sizes (a check that
-    everything runs, not a measurement)."""
+    everything runs, not a measurement), ``full`` takes those of :data:`SIZES` ``[True]``
+    (the seed's 2001 epochs, 60,000 samples in float32 and float64)."""
     rows = []
     for workload in workloads:
         write(f"running {workload} ...")
         with _bar(workload):
-            rows += _run_one(workload, backends, peers, repeats, quick)
+            rows += _run_one(workload, backends, peers, repeats, quick, SIZES[bool(full)])
     return rows
 
 
@@ -39,14 +46,16 @@ def _bar(workload):
         bar.close()
 
 
-def _run_one(workload, backends, peers, repeats, quick):
+def _run_one(workload, backends, peers, repeats, quick, sizes):
     """The result rows of one workload."""
     if workload == "seed-sin":
-        return seed_sin.run(backends, peers, repeats, epochs=51 if quick else seed_sin.EPOCHS)
+        return seed_sin.run(backends, peers, repeats,
+                            epochs=51 if quick else sizes["seed_sin_epochs"])
     if workload == "mlp":
-        return mlp.run(backends, peers, repeats, n_samples=2048 if quick else 60000,
+        return mlp.run(backends, peers, repeats,
+                       n_samples=2048 if quick else sizes["mlp_samples"],
                        batch_sizes=(128,) if quick else (128, 1024),
-                       dtypes=("float32",) if quick else ("float32", "float64"))
+                       dtypes=("float32",) if quick else sizes["mlp_dtypes"])
     if workload == "crossover":
         return crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
     if workload == "large":

@@ -139,3 +139,18 @@ def test_gemm_bound_runs_the_steps_products(monkeypatch):
             ((4, 3), (3, 3)), ((3, 3), (3, 4)),                      # layer 2
             ((5, 3), (3, 4))]                                         # layer 1: dW only
     assert shapes == step + step
+
+
+@pytest.mark.parametrize(("options", "epochs", "samples", "dtypes"), [
+    ([], 201, 20000, ("float32",)),
+    (["--full"], 2001, 60000, ("float32", "float64"))])
+def test_default_sizes_take_minutes_and_full_the_published_ones(capsys, monkeypatch, options,
+                                                                 epochs, samples, dtypes):
+    from bpnn.benchmarks import mlp, seed_sin
+
+    seen = {}
+    monkeypatch.setattr(seed_sin, "run", lambda *a, **k: seen.update(seed_sin=k) or [])
+    monkeypatch.setattr(mlp, "run", lambda *a, **k: seen.update(mlp=k) or [])
+    assert main(["bench", "--peers", "numpy-hand", *options]) == 0
+    assert seen["seed_sin"]["epochs"] == epochs
+    assert seen["mlp"]["n_samples"] == samples and seen["mlp"]["dtypes"] == dtypes

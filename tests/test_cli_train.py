@@ -249,3 +249,13 @@ def test_the_readmes_command_line_block_runs(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "curves.png").exists() or "--plot" not in block
     with open(tmp_path / "predictions.csv", newline="") as file:
         assert next(csv.reader(file)) == ["customer", "grade", "p(A)", "p(B)"]
+
+
+def test_a_regressions_plot_says_its_scale(noise, tmp_path, capsys, monkeypatch):
+    import bpnn.plot
+
+    titles = []
+    monkeypatch.setattr(bpnn.plot, "loss_curve", lambda history, **k: titles.append(k["title"]))
+    code, out, _ = run(capsys, "train", noise, "--target", "y", "--epochs", 2, "--quiet",
+                       "--plot", tmp_path / "c.png", "--out", tmp_path / "m.bpnn")
+    assert code == 0 and titles == ["Learning curve (MSE of the standardized target)"]

@@ -153,6 +153,11 @@ def test_the_checkpoint_is_written_every_tenth_of_the_epochs(labels, tmp_path, c
                      "--no-early-stopping", "--checkpoint", tmp_path / "d.ckpt",
                      "--checkpoint-every", 3, "--out", tmp_path / "m.bpnn")
     assert code == 0 and len(written) == 2  # after epoch 3 and the last
+    written.clear()
+    code, _, _ = run(capsys, "train", labels, "--target", "y", "--epochs", 120, "--quiet",
+                     "--no-early-stopping", "--checkpoint", tmp_path / "e.ckpt",
+                     "--hidden", 4, "--out", tmp_path / "m.bpnn")
+    assert code == 0 and written == [*range(9, 120, 10)]  # at most 10 epochs apart
 
 
 def test_ctrl_c_says_the_checkpoint_and_the_command_to_resume(labels, tmp_path, capsys,

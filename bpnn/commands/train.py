@@ -118,7 +118,7 @@ def add_parser(commands):
                        help="write the training state there (with this command's options)")
     train.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
                        help="write the checkpoint every N epochs and after the last (default: "
-                            "every tenth of --epochs)")
+                            "every tenth of --epochs, at most 10)")
     train.add_argument("--resume", nargs="?", const=True, default=None, metavar="FILE",
                        help="continue the run in this checkpoint (without FILE: the one of "
                             "--checkpoint); the options not given come from it")
@@ -193,8 +193,8 @@ def _settings(args):
         setattr(args, name, bool(getattr(args, name) or saved.get(name)))
     args.kept = _CommandSettings({name: getattr(args, name) for name in
                                   [*_DEFAULTS, *_SWITCHES] if name != "epochs"})
-    if args.checkpoint_every is None:  # a small run is not slowed by a file every epoch
-        args.checkpoint_every = max(1, args.epochs // 10)
+    if args.checkpoint_every is None:  # a small run is not slowed by a file every epoch,
+        args.checkpoint_every = max(1, min(10, args.epochs // 10))  # a long one loses little
 
 
 def _checkpoint_settings(path):

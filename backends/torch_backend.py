@@ -20,7 +20,9 @@ class TorchBackend(Backend):
             import torch  # noqa: F401
             import array_api_compat.torch  # noqa: F401
         except ImportError:
-            return False, "PyTorch is not installed (pip install torch)"
+            return False, ("PyTorch is not installed (pip install torch; without a GPU, "
+                           "pip install torch --index-url "
+                           "https://download.pytorch.org/whl/cpu installs the CPU build)")
         return True, ""
 
     @property

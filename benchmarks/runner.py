@@ -2,37 +2,71 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 
 from ..writing import open_atomic
-from . import crossover, estimators, large, mlp, seed_sin, serve
+from . import crossover, estimators, large, mlp, panel, seed_sin, serve, timing
 
-WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "serve")
+WORKLOADS = ("seed-sin", "mlp", "crossover", "large", "estimators", "serve", "panel")
 PEERS = ("numpy-hand", "torch", "torch-cuda", "sklearn", "jax")
 
 
-def run(workloads, backends, peers, repeats=5, quick=False, write=print):
+#: The default sizes (a few minutes in all) and those of ``--full`` (the published runs).
+SIZES = {False: {"seed_sin_epochs": 201, "mlp_samples": 20000, "mlp_dtypes": ("float32",)},
+         True: {"seed_sin_epochs": seed_sin.EPOCHS, "mlp_samples": 60000,
+                "mlp_dtypes": ("float32", "float64")}}
+
+
+def run(workloads, backends, peers, repeats=5, quick=False, write=print, full=False):
     """Result rows of every workload, in order; ``quick`` shrinks the sizes (a check that
-    everything runs, not a measurement)."""
+    everything runs, not a measurement), ``full`` takes those of :data:`SIZES` ``[True]``
+    (the seed's 2001 epochs, 60,000 samples in float32 and float64)."""
     rows = []
     for workload in workloads:
         write(f"running {workload} ...")
-        if workload == "seed-sin":
-            rows += seed_sin.run(backends, peers, repeats, epochs=51 if quick else seed_sin.EPOCHS)
-        elif workload == "mlp":
-            rows += mlp.run(backends, peers, repeats, n_samples=2048 if quick else 60000,
-                            batch_sizes=(128,) if quick else (128, 1024),
-                            dtypes=("float32",) if quick else ("float32", "float64"))
-        elif workload == "crossover":
-            rows += crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
-        elif workload == "large":
-            rows += large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
-                              cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
-        elif workload == "estimators":
-            rows += estimators.run(backends, repeats, quick=quick)
-        elif workload == "serve":
-            rows += serve.run(backends, repeats, quick=quick)
+        with _bar(workload):
+            rows += _run_one(workload, backends, peers, repeats, quick, SIZES[bool(full)])
     return rows
+
+
+@contextlib.contextmanager
+def _bar(workload):
+    """A progress bar on stderr counting the workload's timed runs (the panel's splits)
+    while it runs, with the time spent."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=workload, unit=" runs", leave=False, file=sys.stderr, dynamic_ncols=True)
+    timing.PROGRESS = lambda: bar.update(1)
+    try:
+        yield bar
+    finally:
+        timing.PROGRESS = None
+        bar.close()
+
+
+def _run_one(workload, backends, peers, repeats, quick, sizes):
+    """The result rows of one workload."""
+    if workload == "seed-sin":
+        return seed_sin.run(backends, peers, repeats,
+                            epochs=51 if quick else sizes["seed_sin_epochs"])
+    if workload == "mlp":
+        return mlp.run(backends, peers, repeats,
+                       n_samples=2048 if quick else sizes["mlp_samples"],
+                       batch_sizes=(128,) if quick else (128, 1024),
+                       dtypes=("float32",) if quick else sizes["mlp_dtypes"])
+    if workload == "crossover":
+        return crossover.run(backends, repeats, quick=quick, steps=4 if quick else 20)
+    if workload == "large":
+        return large.run(backends, repeats, samples=4096 if quick else large.SAMPLES,
+                         cpu_samples=4096 if quick else large.CPU_SAMPLES, peers=peers)
+    if workload == "estimators":
+        return estimators.run(backends, repeats, quick=quick)
+    if workload == "serve":
+        return serve.run(backends, repeats, quick=quick)
+    # panel: scores, not times; one run on the first backend
+    return panel.run(quick=quick, backend=backends[0], write=None)
 
 
 def table(rows):
@@ -47,7 +81,27 @@ def table(rows):
         for row in block:
             lines.append(f"  {row['who']:<{who_width}}" + "".join(
                 f"{row[key]:>{width}{form}}" for _, key, width, form in columns))
+        if workload in LEGENDS:
+            lines.append(f"  ({LEGENDS[workload]})")
     return "\n".join(lines)
+
+
+#: What each workload's ratio (or score) column means, printed under its table.
+LEGENDS = {
+    "seed-sin": "x hand loop: the time of a step over that of the hand-written NumPy loop "
+                "of the seed; 1.00 is as fast, lower is faster",
+    "mlp": "of bound: samples/s as a fraction of the GEMM-only bound (the same matrix "
+           "products timed alone); 1.00 is no overhead beyond them",
+    "large": "of bound: samples/s as a fraction of the GEMM-only bound (the same matrix "
+             "products timed alone); 1.00 is no overhead beyond them",
+    "estimators": "x sklearn: bpnn's fit time over scikit-learn's on the same settings; "
+                  "1.00 is as fast, lower is faster",
+    "serve": "x bpnn: the speed (calls or samples per second) over that of bpnn's predict on "
+             "the first backend; above 1.00 is faster",
+    "panel": "test scores on a 25% split, accuracy or R², higher is better: bpnn train with "
+             "no options against make_pipeline(StandardScaler(), MLPClassifier/MLPRegressor())"
+             "; splits: the mean of that many splits",
+}
 
 
 #: The table of each workload: the runner column's width, then (title, key, width, format).
@@ -63,6 +117,9 @@ COLUMNS = {
                    ("epoch", "epoch", 11, "")]),
     "crossover": (22, [("width", "width", 7, ""), ("batch", "batch", 7, ""),
                        ("samples/s", "samples_per_s", 14, ",.0f")]),
+    "panel": (22, [("metric", "metric", 10, ""), ("splits", "splits", 8, ""),
+                   ("bpnn train", "bpnn", 12, ".4f"), ("scikit-learn", "sklearn", 14, ".4f"),
+                   ("epochs", "epochs", 10, "")]),
     "estimators": (22, [("solver", "solver", 8, ""), ("fit s", "seconds", 10, ".3f"),
                         ("best", "best_seconds", 10, ".3f"), ("x sklearn", "of_sklearn", 11, ".2f")]),
     "serve": (22, [("dtype", "dtype", 8, ""), ("batch", "batch", 7, ""),

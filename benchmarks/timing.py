@@ -22,7 +22,13 @@ def timed(run, synchronize=lambda: None, repeats=5, warmup=1):
         run()
         synchronize()
         seconds.append(time.perf_counter() - start)
+        if PROGRESS is not None:
+            PROGRESS()
     return seconds
+
+
+#: Called after every timed run where set (``bpnn bench``'s bar of the workload).
+PROGRESS = None
 
 
 def summary(seconds, per=1):

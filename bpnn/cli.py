@@ -56,6 +56,7 @@ def main(argv=None):
     """
     try:
         args = _parser().parse_args(argv)  # --help into a closed pipe is a quiet stop too
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # to say a command again
         code = args.run(args)
         sys.stdout.flush()  # a reader that has gone is found here, not at exit
         return code

@@ -88,7 +88,22 @@ def test_an_unwritable_json_is_refused_before_measuring(tmp_path, capsys, monkey
 
 
 def test_every_workload_is_known_to_the_runner():
-    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators", "serve")
+    assert runner.WORKLOADS == ("seed-sin", "mlp", "crossover", "large", "estimators",
+                                "serve", "panel")
+
+
+def test_quick_panel_scores_bpnn_train_and_scikit_learn(capsys):
+    pytest.importorskip("sklearn")
+    code = main(["bench", "--quick", "--workloads", "panel", "--peers", "numpy-hand"])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0 and "\npanel\n" in out and "scikit-learn" in out
+    assert "panel: 0 runs" in captured.err  # the workload's bar (redrawn as tqdm pleases)
+    assert "(test scores on a 25% split, accuracy or R², higher is better" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("  iris",
+                                                                          "  diabetes"))]
+    assert [row[:2] for row in rows] == [["iris", "accuracy"], ["diabetes", "R²"]]
+    assert 0.5 < float(rows[0][3]) <= 1.0 and float(rows[1][3]) <= 1.0
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
@@ -124,3 +139,18 @@ def test_gemm_bound_runs_the_steps_products(monkeypatch):
             ((4, 3), (3, 3)), ((3, 3), (3, 4)),                      # layer 2
             ((5, 3), (3, 4))]                                         # layer 1: dW only
     assert shapes == step + step
+
+
+@pytest.mark.parametrize(("options", "epochs", "samples", "dtypes"), [
+    ([], 201, 20000, ("float32",)),
+    (["--full"], 2001, 60000, ("float32", "float64"))])
+def test_default_sizes_take_minutes_and_full_the_published_ones(capsys, monkeypatch, options,
+                                                                 epochs, samples, dtypes):
+    from bpnn.benchmarks import mlp, seed_sin
+
+    seen = {}
+    monkeypatch.setattr(seed_sin, "run", lambda *a, **k: seen.update(seed_sin=k) or [])
+    monkeypatch.setattr(mlp, "run", lambda *a, **k: seen.update(mlp=k) or [])
+    assert main(["bench", "--peers", "numpy-hand", *options]) == 0
+    assert seen["seed_sin"]["epochs"] == epochs
+    assert seen["mlp"]["n_samples"] == samples and seen["mlp"]["dtypes"] == dtypes

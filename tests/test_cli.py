@@ -52,6 +52,8 @@ def test_info_lists_every_backend(capsys):
     for name in ("numpy", "cupy", "array_api_strict", "torch"):
         assert name in out
     assert "default (auto):" in out and "CPU threads" in out
+    assert "threads: bpnn train gives the BLAS and PyTorch pools 1 thread for a network " \
+           "under 2e+07 flops a step" in out and "Pools here now: " in out
 
 
 def test_module_entry_point_runs():

@@ -86,6 +86,7 @@ def test_a_column_named_by_a_number(tmp_path, capsys, backend):
     model = tmp_path / "m.bpnn"
     assert main(["train", str(path), "--target", "2", "--epochs", "2", "--quiet",
                  "--backend", backend.name, "--out", str(model)]) == 0
+    capsys.readouterr()  # the summary of training
     for data in (path, new_rows):
         assert main(["predict", str(model), str(data), "--backend", backend.name]) == 0
         lines = capsys.readouterr().out.splitlines()

@@ -21,9 +21,15 @@ def add_parser(commands):
                             "skipped)")
     bench.add_argument("--workloads", default="seed-sin,mlp",
                        help="comma-separated: seed-sin, mlp, crossover, large, estimators "
-                            "(MLPClassifier against scikit-learn's on digits; default "
-                            "seed-sin,mlp)")
+                            "(MLPClassifier against scikit-learn's on digits), panel (the "
+                            "test scores of bpnn train with its defaults against "
+                            "scikit-learn's MLP pipeline on public and synthetic tables, "
+                            "on the first backend; a few minutes) (default seed-sin,mlp)")
     bench.add_argument("--repeats", type=int, default=5, help="timed repeats (at least 5)")
+    bench.add_argument("--full", action="store_true",
+                       help="the published sizes: seed-sin's 2001 epochs, mlp on 60,000 "
+                            "samples in float32 and float64 (the default, 201 epochs and "
+                            "20,000 float32 samples, takes a few minutes)")
     bench.add_argument("--quick", action="store_true",
                        help="tiny sizes: checks that everything runs (not a measurement)")
     bench.add_argument("--json", metavar="FILE", default=None, help="also write the results")
@@ -66,7 +72,7 @@ def run(args):
     for name, description in facts["backends"].items():
         print(f"  {name}: {description}")
     rows = runner.run(workloads, backends, peers, repeats=max(args.repeats, 1),
-                      quick=args.quick)
+                      quick=args.quick, full=args.full)
     print(runner.table(rows))
     if args.json:
         runner.write_json(args.json, facts, rows)

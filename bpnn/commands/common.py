@@ -8,13 +8,21 @@ import math
 
 def positive_ints(text):
     """``"64,32"`` -> ``[64, 32]`` (an argparse type)."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+    try:  # an empty part (64,,3 or a trailing comma) is a typo, not a layer to skip
+        values = [int(part) for part in text.split(",")]
     except ValueError:
         values = []
     if not values or any(value < 1 for value in values):
         raise argparse.ArgumentTypeError(f"expected positive integers like 64,32, got {text!r}")
     return values
+
+
+def column_names(text):
+    """``"id,notes"`` -> ``["id", "notes"]`` (an argparse type); an empty name is refused."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names like id,notes, got {text!r}")
+    return names
 
 
 def _number(text, convert, acceptable, expected):
@@ -44,11 +52,13 @@ def parameter_count(sizes):
     return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
 
 
-def print_scores(scores, say=print):
-    """The scores of :meth:`TabularModel.evaluate`, one line (and the confusion matrix)."""
+def print_scores(scores, say=print, target=None):
+    """The scores of :meth:`TabularModel.evaluate`, one line (and the confusion matrix);
+    a regression's RMSE and MAE are in the units of the ``target`` column."""
     if "r2" in scores:
+        units = f"in the units of {target!r}" if target else "in the target's units"
         say(f"R² {scores['r2']:.4f}, RMSE {scores['rmse']:.6g}, MAE {scores['mae']:.6g} "
-            f"({scores['n']} rows)")
+            f"({units}; {scores['n']} rows)")
         return
     say(f"accuracy {scores['accuracy']:.4f}, log loss {scores['log_loss']:.6g} "
         f"({scores['n']} rows)")

@@ -7,6 +7,7 @@ import platform
 
 from .._version import __version__
 from ..backends import availability_report, get_backend
+from . import threads
 
 
 def add_parser(commands):
@@ -27,7 +28,19 @@ def run(args):
         memory = "" if free is None else f"; {free / 2 ** 30:.1f} GiB free on the device"
         print(f"  {name:<17} yes  {backend.describe()}{memory}")
     print(f"default (auto): {get_backend('auto').name}")
+    print(f"threads: bpnn train gives the BLAS and PyTorch pools 1 thread for a network "
+          f"under {threads.SMALL_FLOPS:.0e} flops a step (6 x batch x weights), else "
+          f"{threads.cores()} (the cores this process may use); --threads N sets it. "
+          f"Pools here now: {threads.describe()}" + _torch_threads())
     return 0
+
+
+def _torch_threads():
+    """``, torch N`` where PyTorch is loaded."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return "" if torch is None else f", torch {torch.get_num_threads()}"
 
 
 def _thread_limits():

@@ -5,7 +5,17 @@ from __future__ import annotations
 import csv
 import sys
 
-from ..tabular.tables import ColumnRows, DataError, encode_labels, numeric_target, read_table
+from ..errors import InputError
+from ..files import ModelFileError
+from ..files.model_file import read_model
+from ..tabular.tables import (
+    ColumnRows,
+    DataError,
+    FilledRows,
+    encode_labels,
+    numeric_target,
+    read_table,
+)
 from ..tabular import TabularModel
 from ..validation import writable_path
 from ..writing import open_atomic
@@ -20,6 +30,8 @@ def add_parser(commands):
     predict.add_argument("data", help="the rows to predict (the target column may be there)")
     predict.add_argument("--out", default=None, help="CSV file (default: standard output)")
     predict.add_argument("--backend", default=None)
+    predict.add_argument("--sep", default=None, metavar="CHAR",
+                         help="the CSV field separator (default ',', a tab for .tsv)")
     predict.set_defaults(run=run)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on a table",
@@ -31,6 +43,8 @@ def add_parser(commands):
     evaluate.add_argument("--target", default=None,
                           help="the target column (default: the one the model was trained on)")
     evaluate.add_argument("--backend", default=None)
+    evaluate.add_argument("--sep", default=None, metavar="CHAR",
+                          help="the CSV field separator (default ',', a tab for .tsv)")
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -39,15 +53,19 @@ def _model_and_table(args, require_target):
 
     For ``predict`` the target column may be in DATA or not; ``evaluate`` needs it.
     """
-    model = TabularModel.load(args.model, backend=args.backend)
+    model = _load(args)
     features, trained = model.info["features"], model.info.get("target")
+    # the columns the model set aside (--drop, --id), where DATA has them; its imputation
+    layout = {"sep": args.sep, "drop": model.info.get("dropped", []),
+              "id_column": model.info.get("id"), "missing": "impute" in model.info,
+              "optional": True}
     if require_target:
-        table = read_table(args.data, getattr(args, "target", None) or trained)
+        table = read_table(args.data, getattr(args, "target", None) or trained, **layout)
     else:  # the target column, where DATA has it, is set aside (and not parsed as a feature)
-        table = read_table(args.data, trained, require_target=False)
+        table = read_table(args.data, trained, require_target=False, **layout)
         if table.by_position and table.target is not None and \
                 len(table.features) != len(features):  # an array's column number: a feature
-            table = read_table(args.data, None, require_target=False)
+            table = read_table(args.data, None, require_target=False, **layout)
     if table.by_position and len(table.features) == len(features):
         table.features = list(features)  # unnamed columns: the model's, in its order
     if table.features != features:
@@ -58,8 +76,31 @@ def _model_and_table(args, require_target):
                                f"the data has {_short(table.features)}"))
         order = [table.features.index(name) for name in features]  # same columns, reordered
         table.X, table.features = ColumnRows(table.X, order), features
-    table.check_finite()
+    table.check_finite(missing="impute" in model.info)
+    if "impute" in model.info:
+        table.X = FilledRows(table.X, model.info["impute"])
     return model, table
+
+
+def _load(args):
+    """The model of ``args.model``; a table there and a model in ``args.data`` (the two
+    swapped) is said so."""
+    try:
+        return TabularModel.load(args.model, backend=args.backend)
+    except ModelFileError as error:
+        if not _is_model(args.data):
+            raise error from None
+        raise InputError(f"{args.model} is not a model, and {args.data} is one: the model "
+                         f"comes first (bpnn {args.command} MODEL DATA)") from None
+
+
+def _is_model(path):
+    """Whether ``path`` holds a bpnn model (read on NumPy)."""
+    try:
+        read_model(path, backend="numpy")
+    except (ModelFileError, OSError):
+        return False
+    return True
 
 
 def _short(names):
@@ -88,11 +129,13 @@ def _write_predictions(model, table, out):
     """The header, then one CSV row per row of ``table``, to the text file ``out``."""
     writer = csv.writer(out)
     wrote_header = False
-    for header, row in model.predictions(table.X):
+    ids = table.ids  # the --id column of training, where DATA has it: the rows' names
+    for index, (header, row) in enumerate(model.predictions(table.X)):
         if not wrote_header:
-            writer.writerow(header)
+            writer.writerow(header if ids is None else [model.info["id"], *header])
             wrote_header = True
-        writer.writerow([_cell(value) for value in row])
+        cells = [_cell(value) for value in row]
+        writer.writerow(cells if ids is None else [ids[index], *cells])
 
 
 def _cell(value):
@@ -107,7 +150,7 @@ def run_evaluate(args):
         else:
             truth = numeric_target(table.y, table.where, table.target, table.locate)
         print(f"bpnn evaluate {args.model} on {table.where}: ", end="")
-        print_scores(model.evaluate(table.X, truth))
+        print_scores(model.evaluate(table.X, truth), target=table.target)
     finally:
         table.close()
     return 0

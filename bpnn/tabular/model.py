@@ -32,8 +32,10 @@ class TabularModel:
         ``x_mean``).
     info : dict
         ``task``, ``features``, ``target``, optionally ``x_mean``/``x_scale`` (the
-        features' standardization), and ``classes`` (classification) or
-        ``y_mean``/``y_scale`` (regression).
+        features' standardization), ``impute`` (what fills each feature's missing
+        values), ``dropped`` and ``id`` (the columns set aside, and the one naming the
+        rows), and ``classes`` (classification) or ``y_mean``/``y_scale``
+        (regression).
     """
 
     def __init__(self, network, info):
@@ -132,7 +134,7 @@ class TabularModel:
         k = T.shape[1]
         picked = xp.argmax(Y, axis=1)
         truth = xp.argmax(T, axis=1)
-        tiny = xp.finfo(Y.dtype).tiny
+        tiny = xp.finfo(Y.dtype).smallest_normal  # the standard's name (NumPy's "tiny")
         log_loss = -float(xp.sum(T * xp.log(xp.maximum(Y, tiny)))) / n
         onehot_pred = xp.astype(picked[:, None] == xp.arange(k, device=backend.device)[None, :],
                                 Y.dtype)
@@ -157,6 +159,12 @@ def table_info(path, info, network):
                         schema.number)
         schema.sequence(path, info.get("x_scale"), f"{where}.x_scale", network.n_features,
                         lambda *a: schema.number(*a, positive=True))
+    if "impute" in info:  # --impute: what fills each feature's missing values
+        schema.sequence(path, info.get("impute"), f"{where}.impute", network.n_features,
+                        schema.number)
+    if "dropped" in info:  # --drop: columns set aside
+        schema.sequence(path, info.get("dropped"), f"{where}.dropped", None, schema.text)
+    schema.text(path, info.get("id"), f"{where}.id", allow_none=True)  # --id: the rows' names
     if task == "classification":
         schema.labels(path, info.get("classes"), f"{where}.classes", network.n_outputs)
         if network.n_outputs < 2:

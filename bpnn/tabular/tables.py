@@ -89,6 +89,46 @@ class StandardizedRows(RowSource):
         self.source.close()
 
 
+class FilledRows(RowSource):
+    """Another row source's rows with each missing value (NaN) of column ``j`` replaced
+    by ``values[j]`` (the training column's median or mode, :func:`fill_values`)."""
+
+    def __init__(self, source, values):
+        self.source = source
+        self.values = np.asarray(values, dtype=np.float64)
+        self.shape = source.shape
+        self.dtype_name = "float64"
+        self.where = source.where
+
+    def take(self, indices):
+        block = np.array(self.source.take(indices), dtype=np.float64)
+        missing = np.isnan(block)
+        block[missing] = np.broadcast_to(self.values, block.shape)[missing]
+        return block
+
+    def close(self):
+        self.source.close()
+
+
+def fill_values(block):
+    """What fills each column's missing values (NaN) in ``block``, the training rows: the
+    mode of a column of whole numbers with at most :data:`MAX_AUTO_CLASSES` distinct
+    values (a code or a count; the smallest of equally common ones), else the median;
+    0 for a column with no value at all."""
+    values = []
+    for column in np.asarray(block, dtype=np.float64).T:
+        present = column[~np.isnan(column)]
+        if not len(present):
+            values.append(0.0)
+            continue
+        distinct, counts = np.unique(present, return_counts=True)
+        if np.all(np.mod(distinct, 1) == 0) and len(distinct) <= MAX_AUTO_CLASSES:
+            values.append(float(distinct[np.argmax(counts)]))
+        else:
+            values.append(float(np.median(present)))
+    return values
+
+
 class Table:
     """Feature columns (``X``, a row source), their ``features`` names, and the ``target``.
 
@@ -111,20 +151,26 @@ class Table:
         self.X, self.features, self.y, self.target, self.where = X, features, y, target, where
         self.by_position = by_position
         self.locate = locate
+        #: the values of the ``id_column`` of :func:`read_table` (text), or None
+        self.ids = None
 
     @property
     def n_rows(self):
         return self.X.shape[0]
 
-    def check_finite(self):
-        """Raise :class:`DataError` at the first NaN or infinity among the features."""
+    def check_finite(self, missing=False):
+        """Raise :class:`DataError` at the first NaN or infinity among the features (with
+        ``missing``, at the first infinity: NaN is a missing value to impute)."""
         for start in range(0, self.n_rows, _CHUNK):
             block = self.X.take(np.arange(start, min(start + _CHUNK, self.n_rows)))
-            bad = first_non_finite(block)
+            bad = first_non_finite(np.where(np.isnan(block), 0.0, block) if missing else block)
             if bad is not None:
                 row, column = bad
+                hint = "" if missing or not np.isnan(block[row, column]) else \
+                    "; --impute fills missing values (NaN) of bpnn train"
                 raise DataError(f"{self.where}: column {self.features[column]!r} has NaN or "
-                                f"infinity at row {start + row + 1} (of the data, 1-based)")
+                                f"infinity at row {start + row + 1} (of the data, 1-based)"
+                                + hint)
 
     @property
     def in_memory(self):
@@ -132,14 +178,21 @@ class Table:
         source = self.X.source if isinstance(self.X, ColumnRows) else self.X
         return isinstance(source, ArrayRows)
 
-    def split(self, fraction, seed):
-        """``(train rows, validation rows)``: a seeded random split of the row numbers."""
+    def split(self, fraction, seed, labels=None):
+        """``(train rows, validation rows)``: a seeded random split of the row numbers.
+
+        With ``labels`` (one per row) the split is stratified, as scikit-learn's early
+        stopping splits: each class gives the validation rows its share of
+        ``round(fraction * n_rows)``, the shares rounded by largest remainder.
+        """
         order = np.random.default_rng(seed).permutation(self.n_rows)
         n_val = int(round(fraction * self.n_rows))
         if fraction > 0 and not 0 < n_val < self.n_rows:
             raise DataError(f"{self.where}: a validation fraction of {fraction} leaves "
                             f"{n_val} of {self.n_rows} rows for validation")
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        if labels is None or n_val == 0:
+            return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return _stratified(order, np.asarray(labels)[order], n_val)
 
     def features_of(self, rows):
         """The feature rows ``rows``: in memory, or a row source over the file (streamed)."""
@@ -149,6 +202,25 @@ class Table:
 
     def close(self):
         self.X.close()
+
+
+def _stratified(order, labels, n_val):
+    """The validation rows of a stratified split: ``order`` a random permutation of the
+    rows, ``labels`` their labels in that order.  Class ``c`` of ``n_c`` rows gives
+    ``floor(q_c)`` or ``ceil(q_c)`` of its first rows in ``order``, ``q_c = n_val n_c / n``,
+    the ceilings going to the largest remainders so that the shares add up to ``n_val``."""
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = n_val * counts / len(order)
+    shares = np.floor(quota).astype(np.int64)
+    by_remainder = np.argsort(-(quota - shares), kind="stable")
+    shares[by_remainder[:n_val - int(shares.sum())]] += 1
+    # each row's rank among the rows of its class, in the permuted order
+    rank = np.empty(len(order), dtype=np.int64)
+    for index in range(len(classes)):
+        where = np.flatnonzero(inverse == index)
+        rank[where] = np.arange(len(where))
+    validation = rank < shares[inverse]
+    return np.sort(order[~validation]), np.sort(order[validation])
 
 
 class ColumnMoments:
@@ -305,24 +377,38 @@ def _row(row, locate=None):
     return f"row {row + 1}" + (f" ({locate(row)})" if locate is not None else "")
 
 
-def read_table(path, target=None, require_target=True):
+def read_table(path, target=None, require_target=True, *, sep=None, drop=(), id_column=None,
+               missing=False, optional=False):
     """The :class:`Table` in ``path`` (CSV with a header row, Parquet, ``.npy``, ``.npz``,
     or a folder of ``.npy`` shards).  ``target`` names the target column (a header name;
     for arrays a column number, negative from the end); without ``require_target`` a
-    target the data lacks is no error (predictions of new rows)."""
+    target the data lacks is no error (predictions of new rows).
+
+    ``sep`` is the CSV field separator (default ``,``; a tab for ``.tsv``).  ``drop``
+    names columns to leave out, and ``id_column`` a column kept beside the features
+    (:attr:`Table.ids`, as text) but not used by the model; both name the columns of a
+    CSV or Parquet table (with ``optional``, those the table lacks are passed over:
+    new rows to predict).  With ``missing`` an empty cell of a feature column is NaN
+    (to be imputed) instead of an error.
+    """
     path = pathlib.Path(path)
     if not path.is_dir():  # a FIFO, socket, device or link loop is refused, never opened
         os.close(open_regular(path, "a data file or a folder of .npy shards", DataError)[0])
     suffix = path.suffix.lower()
+    layout = {"drop": list(drop or ()), "id_column": id_column, "missing": missing,
+              "optional": optional}
+    if suffix in (".parquet", ".pq"):
+        return _parquet_table(path, target, require_target, layout)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_table(path, target, require_target, layout, sep)
+    if (layout["drop"] or id_column is not None) and not optional:
+        raise DataError(f"{path}: --drop and --id name the columns of a CSV or Parquet "
+                        "table; an array's columns have no names")
     if path.is_dir() or suffix == ".npy":
         source = _npy(path) if not path.is_dir() else _shards(path)
         return _array_table(source, target, str(path), require_target)
     if suffix == ".npz":
         return _npz_table(path, target, require_target)
-    if suffix in (".parquet", ".pq"):
-        return _parquet_table(path, target, require_target)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _csv_table(path, target, require_target)
     raise DataError(f"{path}: unknown data format {suffix!r}; bpnn reads .csv, .parquet, .npy, "
                     ".npz and folders of .npy shards")
 
@@ -417,7 +503,7 @@ def _npz_table(path, target, require_target):
     return _array_table(ArrayRows(array, where=str(path)), target, str(path), require_target)
 
 
-def _parquet_table(path, target, require_target):
+def _parquet_table(path, target, require_target, layout):
     try:
         import pyarrow.parquet as parquet
     except ImportError:
@@ -428,11 +514,13 @@ def _parquet_table(path, target, require_target):
         raise DataError(f"{path}: not a readable Parquet file ({error})") from None
     names = list(table.column_names)
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in names}
-    return _columns_table(columns, names, target, str(path), require_target)
+    return _columns_table(columns, names, target, str(path), require_target, layout)
 
 
-def _csv_table(path, target, require_target):
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+def _csv_table(path, target, require_target, layout, sep=None):
+    delimiter = sep if sep else "\t" if path.suffix.lower() == ".tsv" else ","
+    if len(delimiter) != 1:
+        raise DataError(f"--sep must be one character, got {delimiter!r}")
     descriptor = open_regular(path, "a CSV file", DataError)[0]  # checked again, as opened
     with os.fdopen(descriptor, newline="", encoding="utf-8-sig") as file:
         reader = csv.reader(file, delimiter=delimiter)
@@ -447,8 +535,24 @@ def _csv_table(path, target, require_target):
         raise DataError(f"{path}: no data rows under the header")
     cells = np.array(rows, dtype=object)
     columns = {name: cells[:, index] for index, name in enumerate(names)}
-    return _columns_table(columns, names, target, str(path), require_target,
-                          lambda row: f"line {lines[row]}")
+    try:
+        return _columns_table(columns, names, target, str(path), require_target, layout,
+                              lambda row: f"line {lines[row]}")
+    except DataError as error:
+        raise DataError(str(error) + _separator_hint(names, delimiter, sep)) from None
+
+
+def _separator_hint(names, delimiter, sep):
+    """A hint for a file separated by another character than the one read with: a column
+    name holding ``;``, a tab or ``|`` (the whole header read as one name, say)."""
+    if sep:
+        return ""
+    for other, said in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+        if other != delimiter and any(other in name for name in names):
+            option = "--sep $'\\t'" if other == "\t" else f"--sep '{other}'"
+            return (f" (the column name {next(n for n in names if other in n)!r} holds "
+                    f"{said}: if the file is separated by {said}, give {option})")
+    return ""
 
 
 def _csv_rows(reader, path):
@@ -483,19 +587,32 @@ def _not_utf8(path):
     return f"{path}: not UTF-8 text; save the file as UTF-8"
 
 
-def _columns_table(columns, names, target, where, require_target, locate=None):
+def _columns_table(columns, names, target, where, require_target, layout, locate=None):
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise DataError(f"{where}: the header names the columns {_listing(repeated)} more than "
                         "once; give each column its own name")
     index = _target_index(target, names, where, require_target)
     target_name = None if index is None else names[index]
-    features = [name for name in names if name != target_name]
+    id_column, drop = layout["id_column"], layout["drop"]
+    if layout.get("optional"):  # predict: the columns the model set aside, where present
+        drop = [name for name in drop if name in names and name != target_name]
+        id_column = id_column if id_column in names and id_column != target_name else None
+    for name in [*drop, *([] if id_column is None else [id_column])]:
+        if name not in names:
+            raise DataError(f"{where}: no column {name!r} (of --drop or --id); the columns "
+                            f"are {_listing(names)}")
+        if name == target_name:
+            raise DataError(f"{where}: {name!r} is the target column; it cannot be dropped "
+                            "or be the id")
+    set_aside = {target_name, id_column, *drop}
+    features = [name for name in names if name not in set_aside]
     if not features:
         raise DataError(f"{where}: no feature columns besides the target")
     X = np.empty((len(columns[names[0]]), len(features)))
     for position, name in enumerate(features):
-        X[:, position] = _numbers(columns[name], name, where, locate or _row)
+        X[:, position] = _numbers(columns[name], name, where, locate or _row,
+                                  layout["missing"])
     y = None
     if target_name is not None:
         y = columns[target_name]
@@ -503,24 +620,34 @@ def _columns_table(columns, names, target, where, require_target, locate=None):
             y = np.array([cell.strip() if isinstance(cell, str) else cell for cell in y])
             if _first_not_number(y) is None:  # else text labels
                 y = y.astype(np.float64)
-    return Table(ArrayRows(X, where=where), features, y, target_name, where, locate=locate)
+    table = Table(ArrayRows(X, where=where), features, y, target_name, where, locate=locate)
+    if id_column is not None:
+        table.ids = [str(cell.strip() if isinstance(cell, str) else cell)
+                     for cell in columns[id_column]]
+    return table
 
 
-def _numbers(values, name, where, locate):
-    """A column as float64, or a DataError naming the first cell that is not a number."""
+def _numbers(values, name, where, locate, missing=False):
+    """A column as float64, or a DataError naming the first cell that is not a number;
+    with ``missing``, an empty cell (or NaN) is NaN instead."""
     if values.dtype.kind in "biuf":
         numbers = values.astype(np.float64)
     else:
         numbers = np.empty(len(values))
         for row, cell in enumerate(values):
             text = cell.strip() if isinstance(cell, str) else cell
+            if text in ("", None) and missing:
+                numbers[row] = np.nan
+                continue
             if text in ("", None):
-                raise DataError(f"{where}: column {name!r} has a missing value at {locate(row)}")
+                raise DataError(f"{where}: column {name!r} has a missing value at {locate(row)}; "
+                                "--impute fills missing values with the training column's "
+                                "median")
             if not _is_number(text):
                 raise DataError(f"{where}: column {name!r} has the non-numeric value {text!r} at "
                                 f"{locate(row)}")
             numbers[row] = float(text)
-    bad = np.flatnonzero(~np.isfinite(numbers))
+    bad = np.flatnonzero(np.isinf(numbers) if missing else ~np.isfinite(numbers))
     if len(bad):
         what = "NaN" if np.isnan(numbers[bad[0]]) else "an infinite value"
         raise DataError(f"{where}: column {name!r} has {what} at {locate(bad[0])}")

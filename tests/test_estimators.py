@@ -40,6 +40,16 @@ def _data(seed=0, n=90, features=4, classes=3):
     return X, y, rng.uniform(0.5, 2.0, n)
 
 
+def _problem(kind):
+    """``X, y, w`` and the estimator classes (ours, scikit-learn's) of a comparison: the
+    classes of ``_data`` or a smooth regression target."""
+    X, y, w = _data()
+    if kind == "regressor":
+        y = X @ [0.5, -1.0, 0.3, 0.0] + 0.1 * X[:, 1] ** 2
+        return X, y, w, MLPRegressor, neural_network.MLPRegressor
+    return X, y, w, MLPClassifier, neural_network.MLPClassifier
+
+
 # -- the same numbers as scikit-learn ------------------------------------------------
 
 @pytest.mark.parametrize("options", [
@@ -60,12 +70,7 @@ def test_training_equals_scikit_learn(options, weighted, shuffle, kind):
     """The same random_state gives scikit-learn's run: its initial weights, its shuffles,
     and every epoch of sgd and adam (momentum, Nesterov, the schedules, the stopping
     rule, alpha, sample weights, a short last batch) to rounding."""
-    X, y, w = _data()
-    if kind == "regressor":
-        y = X @ [0.5, -1.0, 0.3, 0.0] + 0.1 * X[:, 1] ** 2
-        ours_cls, theirs_cls = MLPRegressor, neural_network.MLPRegressor
-    else:
-        ours_cls, theirs_cls = MLPClassifier, neural_network.MLPClassifier
+    X, y, w, ours_cls, theirs_cls = _problem(kind)
     settings = {"hidden_layer_sizes": (7, 5), "activation": "tanh", "alpha": 0.01,
                 "batch_size": 20, "shuffle": shuffle, "random_state": 0, "max_iter": 25,
                 "n_iter_no_change": 1000, **options}
@@ -147,12 +152,7 @@ def test_private_names_give_scikit_learns_values(options):
 def test_lbfgs_on_numpy_is_scikit_learns_run(kind):
     """On NumPy data solver="lbfgs" is scikit-learn's SciPy L-BFGS-B run: the same
     iterations, loss, weights and, past max_fun, the same warning."""
-    X, y, w = _data()
-    if kind == "regressor":
-        y = X @ [0.5, -1.0, 0.3, 0.0] + 0.1 * X[:, 1] ** 2
-        ours_cls, theirs_cls = MLPRegressor, neural_network.MLPRegressor
-    else:
-        ours_cls, theirs_cls = MLPClassifier, neural_network.MLPClassifier
+    X, y, w, ours_cls, theirs_cls = _problem(kind)
     settings = {"hidden_layer_sizes": (6,), "activation": "tanh", "solver": "lbfgs",
                 "alpha": 0.01, "random_state": 0, "max_iter": 30}
     theirs = theirs_cls(**settings).fit(X, y, sample_weight=w)

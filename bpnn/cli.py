@@ -1,4 +1,5 @@
-"""The ``bpnn`` command: ``demo``, ``train``, ``predict``, ``evaluate`` and ``info``.
+"""The ``bpnn`` command: ``demo``, ``train``, ``predict``, ``evaluate``, ``export``, ``bench``
+and ``info``.
 
 Exit codes: 0 done; 2 a problem the user can act on (a missing file, an
 unknown column, non-numeric data, NaN, a file that is not a model, an
@@ -32,8 +33,8 @@ USER_ERRORS = (InputError, DataError, BackendError, ModelFileError, DivergenceEr
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="bpnn", description="Backpropagation neural networks on NumPy, CuPy, PyTorch and "
-                                 "array-api-strict.")
+        prog="bpnn", description="Backpropagation neural networks on NumPy, CuPy, PyTorch, JAX "
+                                 "and array-api-strict.")
     parser.add_argument("--version", action="version", version=f"bpnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:

@@ -53,6 +53,35 @@ def test_readme_example_runs_as_it_stands(index, tmp_path, monkeypatch):
         assert (tmp_path / "training_log.csv").read_text().startswith("epoch,loss,val_loss,lr")
 
 
+def readme_commands():
+    """Every ``bpnn ...`` command of the README's shell blocks (continuations joined,
+    comments and an ``mpiexec ...`` prefix dropped), as argument lists."""
+    import shlex
+
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if "bpnn" in words:
+                commands.append(words[words.index("bpnn") + 1:])
+    return commands
+
+
+def test_every_readme_command_is_one_the_command_line_takes():
+    """The shell blocks that need a GPU, MPI or minutes to run are checked this far:
+    each ``bpnn`` command and option they show exists and takes the value shown (the
+    command-line block and the demos also run, in test_cli_train and test_demos)."""
+    from bpnn.cli import _parser
+
+    commands = readme_commands()
+    assert len(commands) >= 15 and ["info"] in commands
+    for words in commands:
+        try:
+            _parser().parse_args(words)
+        except SystemExit:
+            pytest.fail(f"the README's `bpnn {' '.join(words)}` is refused")
+
+
 def test_docstring_examples_run():
     """Every ``>>>`` example in bpnn's modules runs and prints what it shows."""
     import doctest

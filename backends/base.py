@@ -246,6 +246,12 @@ class Backend:
         """
         return None
 
+    @contextlib.contextmanager
+    def limit_threads(self, threads):
+        """Hold the library's own CPU thread pool at ``threads`` inside the block (the
+        BLAS pools are threadpoolctl's to hold); a library without one does nothing."""
+        yield
+
     # -- description ------------------------------------------------------------
     def describe(self):
         """One line: library, version and device."""

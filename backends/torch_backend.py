@@ -87,6 +87,17 @@ class TorchBackend(Backend):
         if self.device.type == "cuda":
             self._torch.cuda.synchronize(self.device)
 
+    @contextlib.contextmanager
+    def limit_threads(self, threads):
+        """PyTorch's intra-op pool at ``threads`` inside the block, as it was after it."""
+        torch = self._torch
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
     def describe(self):
         torch = self._torch
         where = "the CPU" if self.device.type == "cpu" else torch.cuda.get_device_name(self.device)

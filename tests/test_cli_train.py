@@ -215,11 +215,15 @@ def test_threads_one_for_a_small_network_all_cores_for_a_large_one(labels, tmp_p
 
 def test_limited_gives_the_torch_pool_back():
     torch = pytest.importorskip("torch")
+    from bpnn.backends import get_backend
     from bpnn.commands.threads import limited
 
     before = torch.get_num_threads()
-    with limited(1, "torch"):
+    with limited(1, get_backend("torch")):
         assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with limited(1, get_backend("numpy")):  # no pool of its own: only the BLAS/OpenMP pools
+        pass
     assert torch.get_num_threads() == before
 
 

@@ -44,23 +44,14 @@ def choose(sizes, batch_size, requested=None):
 
 
 @contextlib.contextmanager
-def limited(threads, backend_name):
-    """The BLAS pools (threadpoolctl) and, on PyTorch, its intra-op pool held at
-    ``threads`` inside the block, and given back after it."""
+def limited(threads, backend):
+    """The BLAS pools (threadpoolctl) and the backend's own pool (PyTorch's intra-op
+    threads: :meth:`~bpnn.backends.Backend.limit_threads`) held at ``threads`` inside
+    the block, and given back after it."""
     from threadpoolctl import threadpool_limits
 
-    torch = None
-    if backend_name.partition(":")[0] == "torch":
-        import torch
-    before = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=threads):
-        if torch is not None:
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(before)
+    with threadpool_limits(limits=threads), backend.limit_threads(threads):
+        yield
 
 
 def describe():

@@ -377,7 +377,7 @@ def _fit(args, backend, table, dist):
         dist.agree({"columns": table.features, "target": table.target, "task": task,
                     "classes": info.get("classes")})
     start = time.perf_counter()
-    with _plainly(sizes, backend), limited_threads(threads, backend.name):
+    with _plainly(sizes, backend), limited_threads(threads, backend):
         history = network.fit(X_train_fit, T[train_rows], epochs=args.epochs,
                               batch_size=args.batch_size, optimizer=optimizer, l2=args.l2,
                               l2_shared=True, validation_data=validation,

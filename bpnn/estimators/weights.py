@@ -110,15 +110,17 @@ def pack(network, arrays):
 
 
 def unpack(network, flat):
-    """Write scikit-learn's flat vector into the network's parameters."""
-    layers = trained_layers(network)
-    start = 0
-    for kind in (COEFS, INTERCEPTS):
-        for layer in layers:
-            shape = tuple(layer.params[kind].shape)
-            size = math.prod(shape)
-            write(network, layer, kind, np.reshape(flat[start:start + size], shape), "x")
-            start += size
+    """Write scikit-learn's flat vector into the network's parameters
+    (:meth:`bpnn.Network.set_weights`: in place where the library allows it)."""
+    shapes = [tuple(param.shape) for param in network.parameters]
+    ordered = shapes[COEFS::2] + shapes[INTERCEPTS::2]  # pack's order
+    pieces, start = [], 0
+    for shape in ordered:
+        size = math.prod(shape)
+        pieces.append(np.reshape(flat[start:start + size], shape))
+        start += size
+    n = len(shapes) // 2
+    network.set_weights([piece for pair in zip(pieces[:n], pieces[n:]) for piece in pair])
 
 
 def all_finite(network):

@@ -68,6 +68,9 @@ class Backend:
     library = ""
     #: Whether operations may return before their result is computed.
     asynchronous = False
+    #: Whether :meth:`compile` compiles (JAX): a training step prepares a traceable
+    #: copy of itself only then.
+    compiles = False
 
     xp = None
     device = None

@@ -25,6 +25,7 @@ class JaxBackend(Backend):
 
     name = "jax"
     library = "jax"
+    compiles = True
 
     @classmethod
     def availability(cls):

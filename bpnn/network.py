@@ -107,6 +107,10 @@ class Network:
             self._body, self._link = self.layers, Identity()
         else:
             self._body, self._link = self.layers, None
+        # the training pass's backward chain starts at the first layer with parameters:
+        # no gradient is needed below it
+        self._first_weighted = next((index for index, layer in enumerate(self._body)
+                                     if layer.param_names), len(self._body))
 
     # -- building -------------------------------------------------------------
     @property
@@ -361,10 +365,9 @@ class Network:
         """
         backprops = []
         # positional: keyword binding is a measurable share of a small network's step
-        X = run_layers(self._body, xp, X, True, self.rng if rng is None else rng, backprops,
-                       True)  # training, rng, backprops, trim
+        X = run_layers(self._body, xp, X, True, self.rng if rng is None else rng, backprops)
         loss, dY = self._output_loss_and_delta(xp, X, T, w, scale)
-        _, grads = _backprop_chain(backprops, dY, need_input_gradient=False)
+        _, grads = _backprop_chain(backprops, dY, False, self._first_weighted)
         if l2:
             l2 = _penalty_weight(xp, l2, T, w, l2_shared)
             for index, W in self._penalized():
@@ -480,7 +483,7 @@ def _penalty_weight(xp, l2, T, w, shared):
     return l2 * xp.astype(total > 0, total.dtype) / weight_total(xp, w)
 
 
-def run_layers(layers, xp, X, training=False, rng=None, backprops=None, trim=False):
+def run_layers(layers, xp, X, training=False, rng=None, backprops=None):
     """The forward loop of every pass: ``X`` through ``layers`` in order, returning ``Y``.
 
     Parameters
@@ -493,26 +496,28 @@ def run_layers(layers, xp, X, training=False, rng=None, backprops=None, trim=Fal
     rng : HostRandom, optional
     backprops : list, optional
         Receives each layer's ``backprop`` closure, in order.
-    trim : bool, default False
-        Leave out the closures below the first layer with parameters: no gradient
-        is needed below it (the training step's saving).
     """
+    if backprops is None:
+        for layer in layers:
+            X, _ = layer.forward(xp, X, training=training, rng=rng)
+        return X
     for layer in layers:
         X, backprop = layer.forward(xp, X, training=training, rng=rng)
-        if backprops is not None and (not trim or layer.param_names or backprops):
-            backprops.append(backprop)
+        backprops.append(backprop)
     return X
 
 
-def _backprop_chain(backprops, dY, need_input_gradient):
-    """Run layer closures from last to first: ``(dX, grads)`` with grads in layer order.
+def _backprop_chain(backprops, dY, need_input_gradient, first=0):
+    """Run layer closures from last to ``first``: ``(dX, grads)`` with grads in layer order.
 
-    Without ``need_input_gradient`` the first closure returns no ``dX`` (one
-    matrix product fewer) and neither does this function.
+    Without ``need_input_gradient`` closure ``first`` returns no ``dX`` (one
+    matrix product fewer) and neither does this function; the closures below it
+    are not run (the training step's saving: no gradient is needed below the
+    first layer with parameters).
     """
     grads = []
-    for index in range(len(backprops) - 1, -1, -1):
-        dY, layer_grads = backprops[index](dY, need_input_gradient or index > 0)  # need_dX
+    for index in range(len(backprops) - 1, first - 1, -1):
+        dY, layer_grads = backprops[index](dY, need_input_gradient or index > first)  # need_dX
         grads[:0] = layer_grads  # in front: the layers below come later
     return dY, grads
 

@@ -8,7 +8,7 @@ import threading
 from collections import OrderedDict
 
 from .caller import warn
-from .update import writable
+from .update import subtract, writable
 
 #: Compiled steps shared by the networks of one structure (see :func:`_compiled`): the
 #: fits of a grid search, the folds of a cross-validation, a refit, compile once per
@@ -32,11 +32,12 @@ class TrainStep:
     the caller); it returns the batch's mean loss before the update, on the
     device.  Everything between the backward pass and the update (the MPI sum here)
     sees gradients that mean gradients.  Where nothing stands between them (one
-    process, uncompiled), an optimizer whose step begins by scaling every gradient
-    (plain SGD: ``lr``, :meth:`~bpnn.optimizers.Optimizer.fold_scale`) has that
-    factor folded into the output delta instead, one small array rather than a pass
-    over every gradient: a detail between the optimizer and this step, which a
-    feature placed between backward and update turns off here, in one place.
+    process, uncompiled), an optimizer whose step is plain gradient descent (plain
+    SGD, :meth:`~bpnn.optimizers.Optimizer.descent_rate`) has its rate folded into
+    the output delta instead, one small array rather than a pass over every
+    gradient, and the step subtracts the results itself: a detail between the
+    optimizer and this step, which a feature placed between backward and update
+    turns off here, in one place.
 
     Where the backend compiles (:meth:`~bpnn.backends.Backend.compile`: JAX), the
     same code is traced once per batch shape into one compiled function of the
@@ -70,6 +71,19 @@ class TrainStep:
         self.writable = writable(network.backend.xp)
 
     def __call__(self, xp, params, arrays):
+        if self.compiled is None and self.distributed is None:
+            # nothing stands between the backward pass and the update (one process,
+            # uncompiled): plain gradient descent is taken here, its rate folded into
+            # the output delta, the gradients then subtracted as they come
+            rate = self.optimizer.descent_rate()
+            if rate is not None:
+                loss, grads = self.network.loss_and_gradients(
+                    xp, arrays[0], arrays[1], l2=self.l2, l2_shared=self.l2_shared, scale=rate,
+                    w=arrays[2] if len(arrays) > 2 else None)
+                subtract(xp, params, grads)  # W <- W - rate dW
+                if not self.writable:  # immutable arrays: the new ones, to the layers
+                    self.network.adopt_parameters(params)
+                return loss
         optimizer, network = self.optimizer, self.network
         optimizer.follow(params)
         numbers = optimizer.advance()
@@ -84,19 +98,7 @@ class TrainStep:
                 network.adopt_parameters(params)
                 optimizer.load_state(params, optimizer.state_scalars(), state)
                 return loss
-        if self.distributed is None:
-            # nothing between the backward pass and the update in one process: the
-            # optimizer may have its first factor folded in
-            scale = optimizer.fold_scale()
-            if scale is None:
-                scale = 1.0
-            else:
-                numbers["folded"] = True
-            loss, grads = network.loss_and_gradients(
-                xp, arrays[0], arrays[1], l2=self.l2, l2_shared=self.l2_shared, scale=scale,
-                w=arrays[2] if len(arrays) > 2 else None)
-        else:
-            loss, grads = self._loss_and_gradients(xp, arrays)
+        loss, grads = self._loss_and_gradients(xp, arrays)
         optimizer.apply(xp, params, grads, numbers)
         if not self.writable:  # immutable arrays: the updated ones are new; to the layers
             network.adopt_parameters(params)
@@ -110,7 +112,7 @@ class TrainStep:
         in the step raises again there, uncompiled, with its own traceback.
         """
         self.compiled = None
-        self.network.__dict__["_compiled_steps"][self._kind] = None
+        self.network._compiled_steps[self._kind] = None
         if self._shared_key is not None:  # no network of this structure compiles it
             _SHARED[self._shared_key] = None
         warn(f"the training step could not be compiled ({type(error).__name__}: {error}); "
@@ -118,8 +120,8 @@ class TrainStep:
 
     def _loss_and_gradients(self, xp, arrays):
         """The batch's loss and gradients, on this rank or summed over the ranks of a
-        distributed run (the compiled and distributed steps; :meth:`__call__` calls
-        the network itself for the one-process step, with the fold)."""
+        distributed run (every step but plain gradient descent in one process, which
+        :meth:`__call__` takes with its rate folded in)."""
         if self.distributed is None:
             w = arrays[2] if len(arrays) > 2 else None
             return self.network.loss_and_gradients(xp, arrays[0], arrays[1], l2=self.l2, w=w,
@@ -176,7 +178,14 @@ def _compiled(step):
     key holds.
     """
     network, optimizer = step.network, step.optimizer
-    cache = network.__dict__.setdefault("_compiled_steps", {})
+    if not network.backend.compiles:
+        # nothing to prepare: the template's copies would also read the live objects'
+        # ``__dict__``, which leaves CPython's attribute reads on them slower for good
+        # (about 2% of a small network's step)
+        return None
+    cache = getattr(network, "_compiled_steps", None)
+    if cache is None:
+        cache = network._compiled_steps = {}
     structure = tuple(sorted((key, repr(value)) for key, value in optimizer.config().items()
                              if key != "lr"))
     kind = (type(optimizer), structure, step.l2, step.l2_shared)

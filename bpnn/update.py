@@ -13,7 +13,10 @@ form ``W -= dW`` followed by keeping the result (``params[i] = W``):
   update happen.
 
 So the math stays written once.  What augmented assignment cannot say, writing
-a whole array's contents into another (``saved[...] = W``), is :func:`assign`.
+a whole array's contents into another (``saved[...] = W``), is :func:`assign`;
+the commonest update, every ``params[i] -= grads[i]`` (plain SGD with its rate
+folded into the gradients), is :func:`subtract`, which skips keeping the results
+where they are the arrays already kept.
 """
 
 from __future__ import annotations
@@ -53,3 +56,18 @@ def assign(xp, target, value):
         target[...] = value
         return target
     return value
+
+
+def subtract(xp, params, grads):
+    """``params[i] -= grads[i]`` for every ``i``, each result kept in ``params``.
+
+    Where the library's arrays are writable each parameter is written in place and
+    the list is left as it is (the hot loop of a small network's step: no stores,
+    no index bookkeeping); otherwise each entry becomes its new array.
+    """
+    if writable(xp):
+        for W, dW in zip(params, grads):
+            W -= dW
+        return
+    for index, dW in enumerate(grads):
+        params[index] = params[index] - dW

@@ -7,11 +7,13 @@ import importlib.util
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from bpnn.benchmarks import crossover, runner
+from bpnn.benchmarks import compare_revisions, crossover, runner
 from bpnn.benchmarks.gemm_bound import gemm_epoch
 from bpnn.cli import main
 
@@ -154,3 +156,25 @@ def test_default_sizes_take_minutes_and_full_the_published_ones(capsys, monkeypa
     assert main(["bench", "--peers", "numpy-hand", *options]) == 0
     assert seen["seed_sin"]["epochs"] == epochs
     assert seen["mlp"]["n_samples"] == samples and seen["mlp"]["dtypes"] == dtypes
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--base", "HEAD", "--workloads", "seed-sin,bogus"], "unknown workloads ['bogus']"),
+    (["--base", "HEAD", "--workloads", ","], "nothing to measure"),
+    (["--base", "HEAD", "--pairs", "0"], "nothing to measure"),
+])
+def test_compare_revisions_refuses_bad_options_before_installing(capsys, monkeypatch, argv,
+                                                                 message):
+    monkeypatch.setattr(compare_revisions, "install", lambda *a: pytest.fail("installed"))
+    with pytest.raises(SystemExit) as exit_info:
+        compare_revisions.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workload", sorted(compare_revisions.MEASURE))
+def test_compare_revisions_measures_each_workload(workload):
+    """Each workload's measuring process runs on this installation (1 epoch, 1 fit) and
+    prints a positive time per step; the comparison's pairs are two such processes."""
+    result = subprocess.run([sys.executable, "-c", compare_revisions.MEASURE[workload], "1",
+                             "1"], capture_output=True, text=True, timeout=300, check=True)
+    assert float(result.stdout.split()[-1]) > 0

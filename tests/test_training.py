@@ -7,6 +7,7 @@ import pytest
 
 import bpnn
 from bpnn import SGD, Callback, DivergenceError, LambdaCallback
+from bpnn.steps import TrainStep, clear_compiled
 from helpers import host_random
 
 X = host_random(0, (10, 2), -1, 1)
@@ -52,6 +53,44 @@ def test_steps_without_shuffle_equal_hand_steps(backend, batch_size):
         mean = sum(loss * n for loss, n in losses) / len(X)
         assert history["loss"][epoch] == pytest.approx(mean, rel=1e-12)
     assert_same_weights(backend, net, reference)
+
+
+class _GeneralSGD(SGD):
+    """Plain SGD that does not declare itself plain gradient descent: its steps go
+    through ``advance`` and ``apply`` with the true gradients, as an optimizer with
+    state would (no rate folded into the backward pass)."""
+
+    def descent_rate(self):
+        return None
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_the_folded_descent_step_is_the_optimizers_own_step(backend, l2):
+    """TrainStep takes plain SGD's step itself (rate folded into the output delta,
+    gradients subtracted); the optimizer's ``apply`` on true gradients gives the same
+    run, to rounding."""
+    net, reference = make(backend), make(backend)
+    w = np.linspace(0.5, 2.0, len(X))
+    history = net.fit(X, T, epochs=3, batch_size=3, optimizer=SGD(lr=0.2), l2=l2,
+                      sample_weight=w)
+    expected = reference.fit(X, T, epochs=3, batch_size=3, optimizer=_GeneralSGD(lr=0.2),
+                             l2=l2, sample_weight=w)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-12)
+    assert_same_weights(backend, net, reference)
+    assert history["loss"][-1] < history["loss"][0]  # it trained
+
+
+def test_only_a_compiling_backend_prepares_a_traced_step(backend, monkeypatch):
+    """A backend that does not compile gets no template of the step (copies of the
+    live network, layers and optimizer) and no cache of compiled steps; JAX gets both."""
+    built = []
+    template = TrainStep._template
+    monkeypatch.setattr(TrainStep, "_template", lambda self: built.append(1) or template(self))
+    clear_compiled()  # a step of this structure compiled by an earlier test is not reused
+    net = make(backend)
+    net.fit(X, T, epochs=1, batch_size=5, optimizer=SGD(lr=0.1))
+    assert bool(built) is backend.compiles
+    assert hasattr(net, "_compiled_steps") is backend.compiles
 
 
 def test_shuffle_follows_the_seeded_stream(backend):

@@ -8,7 +8,7 @@ import pytest
 
 import bpnn
 from bpnn.flat import read_flat, write_flat
-from bpnn.update import assign, writable
+from bpnn.update import assign, subtract, writable
 from helpers import host_random
 
 
@@ -22,6 +22,24 @@ def test_assign_writes_in_place_or_returns_the_value(backend, xp):
     else:  # the old array keeps its contents: nothing can change an immutable array
         assert result is value
         np.testing.assert_array_equal(backend.to_numpy(target), np.zeros((2, 3)))
+
+
+def test_subtract_updates_every_parameter_in_place_or_anew(backend, xp):
+    shapes = ((3, 2), (2,), (1, 4))
+    params = [backend.asarray(host_random(seed, shape), dtype=xp.float64)
+              for seed, shape in enumerate(shapes)]
+    grads = [backend.asarray(host_random(10 + seed, shape), dtype=xp.float64)
+             for seed, shape in enumerate(shapes)]
+    before = [backend.to_numpy(W).copy() for W in params]
+    live = list(params)
+    subtract(xp, live, grads)
+    for got, W, dW in zip(live, before, grads):
+        np.testing.assert_array_equal(backend.to_numpy(got), W - backend.to_numpy(dW))
+    if writable(xp):  # the same arrays, written in place
+        assert all(a is b for a, b in zip(live, params))
+    else:  # new arrays in the list; the old ones unchanged
+        assert all(a is not b for a, b in zip(live, params))
+        np.testing.assert_array_equal(backend.to_numpy(params[0]), before[0])
 
 
 def test_only_jax_refuses_in_place_writes(backend, xp):

@@ -55,14 +55,17 @@ class Optimizer(Configurable):
         """
         return {"lr": self.lr}
 
-    def fold_scale(self):
-        """The factor this step first multiplies every gradient by, if that is all it
-        does with them before applying them (plain SGD: ``lr``); ``None`` otherwise.
+    def descent_rate(self):
+        """The rate ``s`` when this optimizer's whole step is plain gradient descent,
+        ``W <- W - s dW`` for every parameter with no state and nothing else (plain SGD:
+        ``lr``); ``None`` otherwise.
 
-        :class:`~bpnn.steps.TrainStep` may fold it into the backward pass's output
-        delta (where nothing stands between the backward pass and the update) and then
-        says so with ``numbers["folded"]``: :meth:`apply` skips its own scaling.  The
-        numbers agree to rounding; the step saves a pass over every gradient.
+        Where nothing stands between the backward pass and the update (one process,
+        uncompiled), :class:`~bpnn.steps.TrainStep` then takes that step itself: ``s``
+        folded into the backward pass's output delta (one small array, not a pass over
+        every gradient) and the results subtracted (:func:`bpnn.update.subtract`),
+        without :meth:`advance` or :meth:`apply`.  The numbers agree with
+        ``apply`` to rounding.  Read at every step: a schedule may change ``lr``.
         """
         return None
 

@@ -45,16 +45,14 @@ class SGD(Optimizer):
     def advance(self):
         return {"lr": self.lr, "mu": self.momentum}
 
-    def fold_scale(self):
+    def descent_rate(self):
         return self.lr if self.momentum == 0.0 else None
 
     def apply(self, xp, params, grads, numbers):
         lr = numbers["lr"]
         if self.momentum == 0.0:
-            folded = numbers.get("folded", False)  # lr already in the gradients
             for index, (W, dW) in enumerate(zip(params, grads)):
-                if not folded:
-                    dW *= lr  # the gradient is ours to consume: no temporary
+                dW *= lr  # the gradient is ours to consume: no temporary
                 W -= dW
                 params[index] = W
             return

@@ -31,13 +31,21 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import sys
 import time
+import traceback
 
-from .errors import InputError, MissingDependency
+from .divergence import DivergenceError
+from .errors import InputError, MissingDependency, ModelFileError
 from .flat import read_flat, write_flat
 from .network import run_layers
 from .update import assign
+
+#: The longest a failing rank waits for the process manager to read its last words.
+ABORT_DRAIN_SECONDS = 5.0
+#: Errors whose message says what to change: a failing rank says it without a traceback
+SAID_ERRORS = (InputError, ModelFileError, MissingDependency, DivergenceError)
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
 
@@ -255,11 +263,25 @@ class Distributed:
         self.allreduce_calls += 1
         return summed[read_flat(xp, summed, grads)]
 
-    def abort(self, error):
-        """End every rank of the job: a raising rank must not leave the others waiting."""
-        print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: {error}; "
-              "aborting the MPI job", file=sys.stderr, flush=True)
-        self.comm.Abort(1)
+    def abort(self, error, *, traceback_shown=False):
+        """End every rank of the job: a raising rank must not leave the others waiting.
+
+        The rank's traceback (unless ``traceback_shown``, or the error is one of bpnn's own
+        about the user's input, :data:`SAID_ERRORS`) and a one-line summary go to its
+        standard error, and the call waits until the process manager has read them from the
+        pipe (at most ``ABORT_DRAIN_SECONDS``): the abort races their forwarding, and the job
+        could otherwise end without saying why.  ``MPI_Abort`` may return before the process
+        manager ends the job (MPICH's does); no code of the failed rank runs after it.
+        """
+        try:
+            if not (traceback_shown or isinstance(error, SAID_ERRORS)):
+                traceback.print_exception(error, file=sys.stderr)
+            print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: "
+                  f"{error}; aborting the MPI job", file=sys.stderr, flush=True)
+            _wait_until_read(sys.stderr, ABORT_DRAIN_SECONDS)
+        finally:  # a standard error that cannot be written must not spare the others
+            self.comm.Abort(1)
+            os._exit(1)  # Abort returned: the job is ending; this rank must not go on
 
 
 class GlobalRows:
@@ -431,7 +453,30 @@ def _abort_on_uncaught(dist):
 
     def hook(kind, error, trace):
         previous(kind, error, trace)
-        dist.abort(error)
+        dist.abort(error, traceback_shown=True)
 
     hook.bpnn_aborts = True
     sys.excepthook = hook
+
+
+def _wait_until_read(stream, seconds):
+    """Wait until the pipe behind ``stream`` holds no unread bytes, or ``seconds`` pass.
+
+    Under ``mpiexec`` a rank's standard error is a pipe to the process manager, which
+    forwards what it reads; bytes still in the pipe when the job is aborted may be lost.
+    Anything that is not a pipe (a terminal, a file) is left as it is.
+    """
+    try:
+        import fcntl
+        import termios
+
+        descriptor = stream.fileno()
+        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+            return
+        deadline = time.monotonic() + seconds
+        # FIONREAD on either end of a pipe: the bytes written and not yet read
+        while int.from_bytes(fcntl.ioctl(descriptor, termios.FIONREAD, bytes(4)),
+                             sys.byteorder) > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    except (ImportError, AttributeError, OSError, ValueError):
+        return  # no fcntl (Windows), no descriptor (a replaced sys.stderr): nothing to wait for

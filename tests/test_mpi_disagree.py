@@ -50,9 +50,12 @@ def test_the_data_digest_is_no_disagreement_between_equal_ranks(tmp_path):
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_an_exception_before_or_after_fit_ends_the_job(tmp_path, when):
     """Rank 1's uncaught error ends the job (MPI_Abort) while rank 0 waits in a collective
-    call: refused() fails on a hang.  (Its message is not asserted: MPI_Abort may end the
-    job before mpiexec has forwarded rank 1's stderr.)"""
-    refused(tmp_path, "--rank1-raise", when)
+    call: refused() fails on a hang.  Python prints the traceback, bpnn the summary, once."""
+    stderr = refused(tmp_path, "--rank1-raise", when)
+    summary = (f"bpnn: rank 1 of 2 failed: RuntimeError: a failure {when} fit, injected on "
+               "purpose; aborting the MPI job")
+    assert stderr.count(summary) == 1, stderr
+    assert stderr.count("Traceback (most recent call last)") == 1, stderr
 
 
 def _rank_tables(tmp_path, spoil):

@@ -28,6 +28,7 @@ does an uncaught exception anywhere in the script once the ranks of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -266,19 +267,22 @@ class Distributed:
     def abort(self, error, *, traceback_shown=False):
         """End every rank of the job: a raising rank must not leave the others waiting.
 
-        The rank's traceback (unless ``traceback_shown``, or the error is one of bpnn's own
-        about the user's input, :data:`SAID_ERRORS`) and a one-line summary go to its
-        standard error, and the call waits until the process manager has read them from the
-        pipe (at most ``ABORT_DRAIN_SECONDS``): the abort races their forwarding, and the job
-        could otherwise end without saying why.  ``MPI_Abort`` may return before the process
+        The rank's buffered standard output is flushed; its traceback (unless
+        ``traceback_shown``, or the error is one of bpnn's own about the user's input,
+        :data:`SAID_ERRORS`) and a one-line summary go to its standard error.  The call then
+        waits until the process manager has read both from their pipes (at most
+        ``ABORT_DRAIN_SECONDS``): the abort races their forwarding, and the job could
+        otherwise end without saying why.  ``MPI_Abort`` may return before the process
         manager ends the job (MPICH's does); no code of the failed rank runs after it.
         """
         try:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stdout.flush()  # a closed or replaced stdout must not hide the message
             if not (traceback_shown or isinstance(error, SAID_ERRORS)):
                 traceback.print_exception(error, file=sys.stderr)
             print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: "
                   f"{error}; aborting the MPI job", file=sys.stderr, flush=True)
-            _wait_until_read(sys.stderr, ABORT_DRAIN_SECONDS)
+            _wait_until_read((sys.stdout, sys.stderr), ABORT_DRAIN_SECONDS)
         finally:  # a standard error that cannot be written must not spare the others
             self.comm.Abort(1)
             os._exit(1)  # Abort returned: the job is ending; this rank must not go on
@@ -459,24 +463,26 @@ def _abort_on_uncaught(dist):
     sys.excepthook = hook
 
 
-def _wait_until_read(stream, seconds):
-    """Wait until the pipe behind ``stream`` holds no unread bytes, or ``seconds`` pass.
+def _wait_until_read(streams, seconds):
+    """Wait until the pipes behind ``streams`` hold no unread bytes, or ``seconds`` pass.
 
-    Under ``mpiexec`` a rank's standard error is a pipe to the process manager, which
-    forwards what it reads; bytes still in the pipe when the job is aborted may be lost.
-    Anything that is not a pipe (a terminal, a file) is left as it is.
+    Under ``mpiexec`` a rank's standard output and error are pipes to the process manager,
+    which forwards what it reads; bytes still in a pipe when the job is aborted may be
+    lost.  A stream that is not a pipe (a terminal, a file, no descriptor at all) is not
+    waited for.
     """
     try:
         import fcntl
         import termios
-
-        descriptor = stream.fileno()
-        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
-            return
-        deadline = time.monotonic() + seconds
-        # FIONREAD on either end of a pipe: the bytes written and not yet read
-        while int.from_bytes(fcntl.ioctl(descriptor, termios.FIONREAD, bytes(4)),
-                             sys.byteorder) > 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
-    except (ImportError, AttributeError, OSError, ValueError):
-        return  # no fcntl (Windows), no descriptor (a replaced sys.stderr): nothing to wait for
+    except ImportError:
+        return  # not POSIX (Windows): nothing to ask
+    deadline = time.monotonic() + seconds
+    for stream in streams:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            descriptor = stream.fileno()
+            if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+                continue
+            # FIONREAD on either end of a pipe: the bytes written and not yet read
+            while int.from_bytes(fcntl.ioctl(descriptor, termios.FIONREAD, bytes(4)),
+                                 sys.byteorder) > 0 and time.monotonic() < deadline:
+                time.sleep(0.005)

@@ -29,6 +29,7 @@ Usage, from a clone (``WORK`` is the working tree, uncommitted changes included)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -154,6 +155,12 @@ def main(argv=None):
         parser.error("--instructions needs valgrind on PATH")
     if not (ROOT / ".git").exists():
         parser.error(f"run it from a clone of bpnn: {ROOT} is not one")
+    for option, revision in (("--base", args.base), ("--head", args.head)):
+        if revision != "WORK" and not _is_commit(revision):
+            parser.error(f"{option} {revision!r} is no commit of this clone")
+    if importlib.util.find_spec("setuptools") is None:  # bpnn's build backend
+        parser.error("the revisions are built without build isolation (nothing is "
+                     "downloaded), so this environment needs setuptools: pip install setuptools")
     with tempfile.TemporaryDirectory() as scratch:
         base = install(args.base, Path(scratch) / "base")
         head = install(args.head, Path(scratch) / "head")
@@ -175,6 +182,12 @@ def main(argv=None):
             counts = instructions(base), instructions(head)
             print(f"seed-sin instructions per step: base {counts[0]:,.0f}, head "
                   f"{counts[1]:,.0f}, head/base {counts[1] / counts[0]:.3f}")
+
+
+def _is_commit(revision):
+    """Whether ``revision`` names a commit of the clone."""
+    return subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+                          cwd=ROOT, capture_output=True, check=False).returncode == 0
 
 
 def _quartiles(values):

@@ -20,7 +20,6 @@ import os
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import pathlib  # noqa: E402
-import sys  # noqa: E402
 
 import pytest  # noqa: E402
 

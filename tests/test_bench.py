@@ -162,13 +162,31 @@ def test_default_sizes_take_minutes_and_full_the_published_ones(capsys, monkeypa
     (["--base", "HEAD", "--workloads", "seed-sin,bogus"], "unknown workloads ['bogus']"),
     (["--base", "HEAD", "--workloads", ","], "nothing to measure"),
     (["--base", "HEAD", "--pairs", "0"], "nothing to measure"),
+    (["--base", "no-such-revision"], "--base 'no-such-revision' is no commit of this clone"),
+    (["--base", "HEAD", "--head", "HEAD~999999"], "--head 'HEAD~999999' is no commit"),
+    (["--base", "HEAD", "--head", "HEAD:README.md"], "is no commit"),  # a file, not a commit
 ])
 def test_compare_revisions_refuses_bad_options_before_installing(capsys, monkeypatch, argv,
                                                                  message):
+    if not (compare_revisions.ROOT / ".git").exists():
+        pytest.skip("compare_revisions runs from a clone; this bpnn is installed elsewhere")
     monkeypatch.setattr(compare_revisions, "install", lambda *a: pytest.fail("installed"))
     with pytest.raises(SystemExit) as exit_info:
         compare_revisions.main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_compare_revisions_says_it_needs_setuptools(capsys, monkeypatch):
+    if not (compare_revisions.ROOT / ".git").exists():
+        pytest.skip("compare_revisions runs from a clone; this bpnn is installed elsewhere")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "setuptools" else real(name, *a))
+    monkeypatch.setattr(compare_revisions, "install", lambda *a: pytest.fail("installed"))
+    with pytest.raises(SystemExit) as exit_info:
+        compare_revisions.main(["--base", "HEAD"])
+    assert exit_info.value.code == 2
+    assert "needs setuptools: pip install setuptools" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("workload", sorted(compare_revisions.MEASURE))

@@ -3,13 +3,11 @@ the final weights equal those of a run never interrupted, bit for bit (NumPy).""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest

@@ -72,10 +72,8 @@ def write(network, layer, kind, value, label):
 def check_shapes(layers, coefs, intercepts):
     """Refuse lists that do not fit ``layers`` (a network not built yet), naming the
     entry; returns the arrays in the network's parameter order."""
-    for label, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
-        if len(arrays) != len(layers):
-            raise ValueError(f"{label} must hold one array per layer ({len(layers)}); got "
-                             f"{len(arrays)}")
+    for kind, arrays in ((COEFS, coefs), (INTERCEPTS, intercepts)):
+        _one_per_layer(kind, arrays, layers)
     weights = []
     for index, layer in enumerate(layers):
         for kind, arrays in ((COEFS, coefs), (INTERCEPTS, intercepts)):
@@ -94,11 +92,16 @@ def adopt(network, coefs, intercepts):
     for kind, arrays in ((COEFS, coefs), (INTERCEPTS, intercepts)):
         if arrays is None:
             continue
-        if len(arrays) != len(layers):
-            raise ValueError(f"{NAMES[kind]} must hold one array per layer ({len(layers)}); "
-                             f"got {len(arrays)}")
+        _one_per_layer(kind, arrays, layers)
         for index, (layer, value) in enumerate(zip(layers, arrays)):
             write(network, layer, kind, value, f"{NAMES[kind]}[{index}]")
+
+
+def _one_per_layer(kind, arrays, layers):
+    """Refuse a ``coefs_`` or ``intercepts_`` list whose length is not the layers'."""
+    if len(arrays) != len(layers):
+        raise ValueError(f"{NAMES[kind]} must hold one array per layer ({len(layers)}); "
+                         f"got {len(arrays)}")
 
 
 def pack(network, arrays):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
 from ..validation import non_negative_float
 from .base import Optimizer, register_optimizer, unit_interval
 

@@ -116,6 +116,9 @@ class Distributed:
         self.allreduce_seconds, self.allreduce_calls = 0.0, 0
         self._flat = None  # the flat gradient buffer, reused from step to step
         self._local_rank = None
+        #: ``last_words(error)``, called by :meth:`abort` after its summary, before the
+        #: job ends: ``bpnn train`` says there how to resume an interrupted run
+        self.last_words = None
         #: how many times the ranks have checked their start together (:meth:`agree`)
         self.agreements = 0
         if self.size > 1 and self.comm is MPI.COMM_WORLD:
@@ -268,20 +271,27 @@ class Distributed:
         """End every rank of the job: a raising rank must not leave the others waiting.
 
         The rank's buffered standard output is flushed; its traceback (unless
-        ``traceback_shown``, or the error is one of bpnn's own about the user's input,
-        :data:`SAID_ERRORS`) and a one-line summary go to its standard error.  The call then
-        waits until the process manager has read both from their pipes (at most
-        ``ABORT_DRAIN_SECONDS``): the abort races their forwarding, and the job could
-        otherwise end without saying why.  ``MPI_Abort`` may return before the process
-        manager ends the job (MPICH's does); no code of the failed rank runs after it.
+        ``traceback_shown``, the error is one of bpnn's own about the user's input,
+        :data:`SAID_ERRORS`, or a Ctrl-C), a one-line summary and :attr:`last_words` go to
+        its standard error.  The call then waits until the process manager has read them
+        from their pipes (at most ``ABORT_DRAIN_SECONDS``): the abort races their
+        forwarding, and the job could otherwise end without saying why.  ``MPI_Abort`` may
+        return before the process manager ends the job (MPICH's does); no code of the
+        failed rank runs after it.
         """
         try:
             with contextlib.suppress(AttributeError, OSError, ValueError):
                 sys.stdout.flush()  # a closed or replaced stdout must not hide the message
-            if not (traceback_shown or isinstance(error, SAID_ERRORS)):
+            interrupted = isinstance(error, KeyboardInterrupt)
+            if not (traceback_shown or interrupted or isinstance(error, SAID_ERRORS)):
                 traceback.print_exception(error, file=sys.stderr)
-            print(f"bpnn: rank {self.rank} of {self.size} failed: {type(error).__name__}: "
-                  f"{error}; aborting the MPI job", file=sys.stderr, flush=True)
+            what = "was interrupted" if interrupted else \
+                f"failed: {type(error).__name__}: {error}"
+            print(f"bpnn: rank {self.rank} of {self.size} {what}; aborting the MPI job",
+                  file=sys.stderr, flush=True)
+            if self.last_words is not None:
+                self.last_words(error)
+                sys.stderr.flush()
             _wait_until_read((sys.stdout, sys.stderr), ABORT_DRAIN_SECONDS)
         finally:  # a standard error that cannot be written must not spare the others
             self.comm.Abort(1)

@@ -139,14 +139,19 @@ def test_without_mpi_the_error_says_what_to_install(monkeypatch):
         net.fit(np.zeros((4, 2)), np.zeros((4, 1)), distributed=True)
 
 
-def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 3))
+def write_table(tmp_path, rows=300):
+    """A CSV of ``rows`` rows, columns a, b, c and y = a - 2 b; its path and X."""
+    X = np.random.default_rng(0).normal(size=(rows, 3))
     table = tmp_path / "t.csv"
     with table.open("w") as file:
         file.write("a,b,c,y\n")
         for row, value in zip(X, X[:, 0] - 2 * X[:, 1]):
             file.write(",".join(repr(float(v)) for v in [*row, value]) + "\n")
+    return table, X
+
+
+def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
+    table, X = write_table(tmp_path)
     out = tmp_path / "m.bpnn"
     done = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "bpnn", "train",
                            str(table), "--target", "y", "--distributed", "--epochs", "20",
@@ -160,6 +165,36 @@ def test_bpnn_train_distributed_saves_once_and_predicts(tmp_path):
 
     scores = TabularModel.load(out).evaluate(ArrayRows(X), X[:, 0] - 2 * X[:, 1])
     assert scores["r2"] > 0.8
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGINT"), reason="needs POSIX signals")
+def test_ctrl_c_on_bpnn_train_distributed_says_how_to_resume(tmp_path):
+    """Ctrl-C reaches every rank through mpiexec; the job ends with the resume command
+    (under mpiexec) and no traceback, and the checkpoint loads."""
+    import signal
+    import time
+
+    table, _ = write_table(tmp_path)
+    checkpoint = tmp_path / "run.ckpt"
+    job = subprocess.Popen([_mpiexec(), "-n", "2", sys.executable, "-m", "bpnn", "train",
+                            str(table), "--target", "y", "--distributed", "--epochs", "100000",
+                            "--no-early-stopping", "--quiet", "--checkpoint", str(checkpoint),
+                            "--out", str(tmp_path / "m.bpnn")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpoint.exists(), "no checkpoint was written: the run did not start"
+        job.send_signal(signal.SIGINT)
+        _, stderr = job.communicate(timeout=120)
+    finally:
+        job.kill()
+    assert job.returncode != 0
+    assert "of 2 was interrupted; aborting the MPI job" in stderr, stderr
+    assert f"Continue it with:\n  mpiexec -n 2 bpnn train {table}" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    bpnn.load(checkpoint)
 
 
 def test_two_ranks_on_gpus_take_one_gpu_each(tmp_path):

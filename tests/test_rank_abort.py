@@ -42,12 +42,18 @@ RETURNING_ABORT = textwrap.dedent("""
     if sys.argv[1:] == ["--closed-stderr"]:
         sys.stderr = Closed()
     print("epoch 3 of 10")  # still in Python's buffer: the abort must flush it first
+    dist = Distributed(comm=Comm())
+    if sys.argv[1:] == ["--interrupt"]:
+        dist.last_words = lambda error: print(f"last words on {type(error).__name__}",
+                                              file=sys.stderr)
     try:
         if sys.argv[1:] == ["--input-error"]:
             raise InputError("lr must be positive")
+        if sys.argv[1:] == ["--interrupt"]:
+            raise KeyboardInterrupt
         raise RuntimeError("a failure injected on purpose")
-    except (InputError, RuntimeError) as error:
-        Distributed(comm=Comm()).abort(error)
+    except (InputError, RuntimeError, KeyboardInterrupt) as error:
+        dist.abort(error)
     print("the rank went on", flush=True)
 """)
 
@@ -79,6 +85,13 @@ def test_bpnns_own_input_errors_are_said_without_a_traceback():
     assert (done.returncode, done.stdout) == (1, RETURNED)
     assert done.stderr == ("bpnn: rank 1 of 2 failed: InputError: lr must be positive; "
                            "aborting the MPI job\n")
+
+
+def test_ctrl_c_is_said_without_a_traceback_and_the_last_words_follow():
+    done = abort_returning("--interrupt")
+    assert (done.returncode, done.stdout) == (1, RETURNED)
+    assert done.stderr == ("bpnn: rank 1 of 2 was interrupted; aborting the MPI job\n"
+                           "last words on KeyboardInterrupt\n")
 
 
 def test_a_standard_error_that_cannot_be_written_still_aborts():

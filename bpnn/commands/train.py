@@ -144,6 +144,9 @@ def run(args):
         from ..distributed import Distributed
 
         dist = Distributed.world()
+        if args.checkpoint is not None:  # Ctrl-C ends the job in fit: say it there
+            dist.last_words = lambda error: (isinstance(error, KeyboardInterrupt)
+                                             and _interrupted(args, dist.size))
     _check_resume(args)
     try:
         with contextlib.ExitStack() as stack:
@@ -163,7 +166,7 @@ def run(args):
     except KeyboardInterrupt:
         if args.checkpoint is None or (dist is not None and not dist.writer):
             raise
-        return _interrupted(args)
+        return _interrupted(args, None if dist is None else dist.size)
     if dist is not None and not dist.writer:
         return 0
     return _report(args, model, history, fitted, dist)
@@ -250,8 +253,9 @@ class _CommandSettings(Callback):
         """The options were read from the file before the run (``_checkpoint_settings``)."""
 
 
-def _interrupted(args):
-    """Ctrl-C during training: where the checkpoint is and the command that resumes it."""
+def _interrupted(args, ranks=None):
+    """Ctrl-C during training: where the checkpoint is and the command that resumes it
+    (under ``mpiexec -n ranks`` for a distributed run)."""
     import shlex
 
     argv = list(getattr(args, "argv", None) or [])
@@ -267,8 +271,9 @@ def _interrupted(args):
             skip = following is not None and not following.startswith("-")
             continue
         kept.append(token)
+    launcher = "" if ranks is None else f"mpiexec -n {ranks} "
     print(f"bpnn: interrupted; the checkpoint {args.checkpoint} holds the run up to its last "
-          "saved epoch. Continue it with:\n  bpnn " + shlex.join([*kept, "--resume"]),
+          f"saved epoch. Continue it with:\n  {launcher}bpnn " + shlex.join([*kept, "--resume"]),
           file=sys.stderr)
     return 130
 

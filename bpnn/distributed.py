@@ -45,7 +45,9 @@ from .update import assign
 
 #: The longest a failing rank waits for the process manager to read its last words.
 ABORT_DRAIN_SECONDS = 5.0
-#: Errors whose message says what to change: a failing rank says it without a traceback
+#: Errors whose message says what to change: a failing rank says it without a traceback.
+#: The command line's ``USER_ERRORS`` less two this module does not import: ``DataError``
+#: is an ``InputError``, and a ``BackendError`` is raised before the ranks agree.
 SAID_ERRORS = (InputError, ModelFileError, MissingDependency, DivergenceError)
 
 INSTALL_HINT = "distributed=True needs MPI for Python: pip install \"bpnn[distributed]\""
